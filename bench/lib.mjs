@@ -1,0 +1,69 @@
+// Shared benchmark plumbing: free ports, child servers, CPU accounting from /proc, and the report format.
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `command` and resolves once a line of its output matches `ready`. */
+export function startServer(command, args, ready, timeoutMs = 15_000) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${command} not ready after ${timeoutMs} ms:\n${output.slice(-2000)}`));
+    }, timeoutMs);
+    const onData = (chunk) => {
+      output += chunk;
+      if (ready.test(output)) {
+        clearTimeout(timer);
+        resolve({
+          child,
+          stop: () =>
+            new Promise((done) => {
+              if (child.exitCode !== null) return done();
+              child.once("exit", done);
+              child.kill("SIGTERM");
+              setTimeout(() => child.kill("SIGKILL"), 3000).unref();
+            }),
+        });
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${command} exited (${code}) before ready:\n${output.slice(-2000)}`));
+    });
+  });
+}
+
+/** CPU time (user+system) a process has used, in microseconds, from /proc/PID/stat. */
+export function cpuMicros(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15 of stat)
+  return (ticks * 1e6) / 100; // USER_HZ is 100 on Linux
+}
+
+export function rssKiB(pid) {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("VmRSS:"));
+  return line ? Number(line.split(/\s+/)[1]) : 0;
+}
+
+/** Prints one JSON line and one human line, the format every Parley benchmark uses. */
+export function report(name, result, human) {
+  console.log(JSON.stringify({ bench: name, ...result }));
+  console.log(`${name}: ${human}`);
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// `pnpm bench`: every benchmark, each against its reference in the same run. Not part of `pnpm test`.
+import { spawnSync } from "node:child_process";
+
+const here = new URL(".", import.meta.url).pathname;
+const benches = [
+  { file: "turn-binding.mjs", measures: "STUN Binding rate and CPU per request, Parley vs coturn turnserver" },
+];
+const planned = [
+  "turn-relay: ChannelData round trips through N allocations at a paced rate vs coturn (pps, loss, RTT p50/p99, CPU/packet, RSS per allocation) — issue #3",
+  "signal-relay: relayed messages/s and p50/p99 latency for ~700-byte signals, memory per idle connection, vs PeerJS server — issue #4",
+  "peer-datachannel: join→open time, data channel MB/s, concurrent peer connections vs @roamhq/wrtc — issue #5",
+  "recordings-per-core: concurrent 1 Mbps VP8+Opus streams recorded in real time — issue #6",
+];
+
+let failed = 0;
+for (const bench of benches) {
+  console.log(`\n== ${bench.file}: ${bench.measures}`);
+  const result = spawnSync(process.execPath, [here + bench.file], { stdio: "inherit" });
+  if (result.status !== 0) failed++;
+}
+console.log("\nnot yet measured (each lands with its issue):");
+for (const line of planned) console.log(`  - ${line}`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,25 @@
+import { encodeErrorCode } from "../stun/attributes/error-code.js";
+import { encodeUnknownAttributes } from "../stun/attributes/unknown-attributes.js";
+import { AttributeType, StunClass } from "../stun/constants.js";
+import { MessageBuilder, type StunMessage } from "../stun/message.js";
+
+export interface ErrorResponseOptions {
+  reason?: string | undefined;
+  unknownAttributes?: readonly number[] | undefined;
+  software?: string | undefined;
+  fingerprint?: boolean | undefined;
+  integrityKey?: Buffer | undefined;
+}
+
+/** RFC 8489 §6.3.1.1: an error response to `request` carrying ERROR-CODE (and UNKNOWN-ATTRIBUTES for a 420). */
+export function errorResponse(request: StunMessage, code: number, options: ErrorResponseOptions = {}): Buffer {
+  const response = new MessageBuilder(request.method, StunClass.ErrorResponse, request.transactionId).add(
+    AttributeType.ErrorCode,
+    encodeErrorCode(code, options.reason),
+  );
+  if (options.unknownAttributes?.length) {
+    response.add(AttributeType.UnknownAttributes, encodeUnknownAttributes(options.unknownAttributes));
+  }
+  if (options.software) response.add(AttributeType.Software, Buffer.from(options.software, "utf8"));
+  return response.build({ integrityKey: options.integrityKey, fingerprint: options.fingerprint });
+}

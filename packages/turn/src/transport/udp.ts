@@ -1,0 +1,32 @@
+import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
+import { isIPv6 } from "node:net";
+import { TurnError } from "../errors.js";
+
+export interface UdpEndpoint {
+  readonly socket: Socket;
+  readonly address: string;
+  readonly port: number;
+}
+
+/** Binds one UDP socket; resolves once bound, rejects with LISTEN_FAILED (address in use, bad address, …). */
+export function bindUdp(
+  address: string,
+  port: number,
+  onPacket: (data: Buffer, from: RemoteInfo, via: Socket) => void,
+): Promise<UdpEndpoint> {
+  const socket = createSocket({ type: isIPv6(address) ? "udp6" : "udp4", ipv6Only: isIPv6(address) });
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => {
+      socket.close();
+      reject(new TurnError("LISTEN_FAILED", `cannot listen on udp ${address}:${port}: ${err.message}`));
+    };
+    socket.once("error", onError);
+    socket.bind(port, address, () => {
+      socket.off("error", onError);
+      // After binding, a send error (ICMP unreachable surfaced on some platforms) must not kill the server.
+      socket.on("error", () => {});
+      socket.on("message", (data, from) => onPacket(data, from, socket));
+      resolve({ socket, address, port: socket.address().port });
+    });
+  });
+}

@@ -1,0 +1,38 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+// Workspace packages export "parley-source" → src/index.ts, so suites run against the source without a build step.
+const resolve = { conditions: ["parley-source", "module", "node", "import", "default"] };
+const ssr = {
+  resolve: { conditions: ["parley-source", "node", "import", "default"], externalConditions: ["parley-source"] },
+};
+
+const unit = (name: string) => ({
+  resolve,
+  ssr,
+  test: { name, root, include: [`packages/${name}/test/**/*.test.ts`], testTimeout: 20_000 },
+});
+
+export default defineConfig({
+  test: {
+    root,
+    projects: [
+      unit("turn"),
+      unit("signal"),
+      unit("peer"),
+      {
+        resolve,
+        ssr,
+        test: {
+          name: "interop",
+          root,
+          include: ["test/**/*.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
