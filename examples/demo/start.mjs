@@ -1,8 +1,14 @@
 #!/usr/bin/env node
 // `pnpm start`: the demo on embedded defaults. Until the recording/echo demo lands (issue #6) it starts the
 // signalling server and the STUN/TURN server on loopback and prints their URLs; Ctrl-C stops both cleanly.
-import { createSignalServer } from "@parley/signal";
-import { createTurnServer } from "@parley/turn";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+// Build first (incremental, so a second start is instant); the packages are imported from their dist/ builds.
+const root = fileURLToPath(new URL("../..", import.meta.url));
+execFileSync(`${root}node_modules/.bin/tsc`, ["-b"], { cwd: root, stdio: "inherit" });
+const { createSignalServer } = await import("@parley/signal");
+const { createTurnServer } = await import("@parley/turn");
 
 const signalPort = Number(process.env.PARLEY_SIGNAL_PORT ?? 8080);
 const turnPort = Number(process.env.PARLEY_TURN_PORT ?? 3478);
