@@ -1,14 +1,18 @@
+export { restCredentials, restPassword } from "./auth/rest-credentials.js";
+export { type Authenticate, staticCredentials } from "./auth/credentials.js";
 export { TurnError, type TurnErrorCode } from "./errors.js";
 export {
+  type AllocationInfo,
   createTurnServer,
   TurnServer,
   type TurnServerCounters,
   type TurnServerEvents,
   type TurnServerOptions,
 } from "./server/server.js";
-export { decodeErrorCode, ErrorCode } from "./stun/attributes/error-code.js";
-export { decodeXorAddress, encodeXorAddress, type TransportAddress } from "./stun/attributes/xor-address.js";
+export { PeerPolicy, type PeerPolicyOptions } from "./server/peer-policy.js";
 export { AttributeType, MAGIC_COOKIE, StunClass, StunMethod } from "./stun/constants.js";
+export { type AttributeSlot, decodeMessage, looksLikeStun, MessageBuilder, StunMessage } from "./stun/message.js";
 export { fingerprintMatches } from "./stun/fingerprint.js";
 export { integrityMatches, integritySha256Matches, longTermKey, shortTermKey } from "./stun/integrity.js";
-export { type AttributeSlot, decodeMessage, looksLikeStun, MessageBuilder, StunMessage } from "./stun/message.js";
+export { decodeXorAddress, encodeXorAddress, type TransportAddress } from "./stun/attributes/xor-address.js";
+export { decodeErrorCode, ErrorCode } from "./stun/attributes/error-code.js";

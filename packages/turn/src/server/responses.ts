@@ -9,6 +9,8 @@ export interface ErrorResponseOptions {
   software?: string | undefined;
   fingerprint?: boolean | undefined;
   integrityKey?: Buffer | undefined;
+  /** Attributes placed before SOFTWARE, e.g. REALM and NONCE on a 401/438. */
+  extra?: ReadonlyArray<readonly [number, Buffer]> | undefined;
 }
 
 /** RFC 8489 §6.3.1.1: an error response to `request` carrying ERROR-CODE (and UNKNOWN-ATTRIBUTES for a 420). */
@@ -20,6 +22,7 @@ export function errorResponse(request: StunMessage, code: number, options: Error
   if (options.unknownAttributes?.length) {
     response.add(AttributeType.UnknownAttributes, encodeUnknownAttributes(options.unknownAttributes));
   }
+  for (const [type, value] of options.extra ?? []) response.add(type, value);
   if (options.software) response.add(AttributeType.Software, Buffer.from(options.software, "utf8"));
   return response.build({ integrityKey: options.integrityKey, fingerprint: options.fingerprint });
 }

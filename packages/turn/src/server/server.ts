@@ -1,82 +1,317 @@
-import type { RemoteInfo, Socket } from "node:dgram";
+import type { Socket as DgramSocket, RemoteInfo } from "node:dgram";
+import { createServer as createTcpServer, isIPv6, type Server as NetServer, type Socket } from "node:net";
+import { createServer as createTlsServer, type TlsOptions } from "node:tls";
 import { EventEmitter } from "eventemitter3";
+import { type Authenticate, staticCredentials } from "../auth/credentials.js";
 import { TurnError } from "../errors.js";
 import { ErrorCode } from "../stun/attributes/error-code.js";
+import { decodeXorAddress, encodeXorAddress, type TransportAddress } from "../stun/attributes/xor-address.js";
+import { encodeChannelData, isChannelData, MAX_CHANNEL, MIN_CHANNEL } from "../stun/channel-data.js";
 import { AttributeType, isComprehensionRequired, StunClass, StunMethod } from "../stun/constants.js";
 import { fingerprintMatches } from "../stun/fingerprint.js";
-import { decodeMessage, looksLikeStun, type StunMessage } from "../stun/message.js";
+import { integrityMatches } from "../stun/integrity.js";
+import { decodeMessage, looksLikeStun, MessageBuilder, type StunMessage } from "../stun/message.js";
 import { methodName } from "../stun/message-type.js";
+import { StreamFramer } from "../transport/stream-framer.js";
 import { bindUdp, type UdpEndpoint } from "../transport/udp.js";
+import { Allocation, MAX_CHANNELS, MAX_PERMISSIONS, type PeerAddress } from "./allocation.js";
 import { answerBinding } from "./binding.js";
+import type { ClientLink } from "./client-link.js";
+import { NonceIssuer } from "./nonce.js";
+import { PeerPolicy, type PeerPolicyOptions } from "./peer-policy.js";
+import { RelayPorts } from "./relay-ports.js";
 import { errorResponse } from "./responses.js";
 
 export interface TurnServerOptions {
   /** Addresses to listen on (coturn's -L). Default 127.0.0.1. */
   listeningIps?: string[];
-  /** Port for UDP (coturn's -p). Default 3478; 0 picks a free port. */
+  /** Port for UDP and TCP (coturn's -p). Default 3478; 0 picks a free port. */
   listeningPort?: number;
+  /** Port for TLS (coturn's --tls-listening-port). Default 5349; used only when `tls` is set. */
+  tlsListeningPort?: number;
+  /** TLS certificate, key and ciphers (coturn's --cert, --pkey, --cipher-list). */
+  tls?: Pick<TlsOptions, "cert" | "key" | "ciphers">;
+  noUdp?: boolean;
+  noTcp?: boolean;
+  /** Addresses relay sockets bind to (coturn's -E). Default: the first listening IP of each family. */
+  relayIps?: string[];
+  /** Address advertised in XOR-RELAYED-ADDRESS instead of the relay IP, behind 1:1 NAT (coturn's -X). */
+  externalIp?: string;
+  /** Relay port range (coturn's --min-port/--max-port). Default 49152-65535. */
+  minPort?: number;
+  maxPort?: number;
+  /** Realm for long-term credentials (coturn's -r). Default "parley". */
+  realm?: string;
+  /** coturn's --user values ("name:password" or "name:0x<md5 key>"). */
+  users?: string[];
+  /** coturn's --static-auth-secret values; enables TURN REST ephemeral credentials. */
+  authSecrets?: string[];
+  /** Hook: long-term key(s) for a username. Replaces `users`/`authSecrets` when given. */
+  authenticate?: Authenticate;
+  /** Hook: may this user relay to this peer? Runs after the built-in peer policy. */
+  permit?: (peer: PeerAddress, username: string) => boolean;
+  peerPolicy?: PeerPolicyOptions;
+  /** Hook: may this user open one more allocation? Runs after the built-in quotas. */
+  quota?: (username: string, current: number) => boolean;
+  /** Allocations per user (coturn's -q); 0 = unlimited. */
+  userQuota?: number;
+  /** Allocations in all (coturn's -Q); 0 = unlimited. */
+  totalQuota?: number;
+  /** Bytes per second per allocation each way (coturn's -s, given there in bits… see cli); 0 = unlimited. */
+  maxBytesPerSecond?: number;
+  /** Longest allocation lifetime granted, seconds (coturn's --max-allocate-lifetime). Default 3600. */
+  maxAllocateLifetime?: number;
+  /** Nonce lifetime, seconds (coturn's --stale-nonce). Default 600. */
+  nonceLifetime?: number;
+  /** Unauthenticated requests per second per client IP before requests are dropped. Default 50. */
+  unauthenticatedRate?: number;
   /** SOFTWARE attribute value, or false to send none. */
   software?: string | false;
   /** Always add FINGERPRINT to responses (coturn's -f); otherwise only when the request had one. */
   fingerprint?: boolean;
+  /** Largest amount of unsent data a TCP/TLS connection may queue before it is closed. Default 1 MiB. */
+  maxStreamBacklog?: number;
 }
 
 export interface TurnServerCounters {
   packetsIn: number;
-  /** Datagrams that were not STUN, failed to decode, or failed FINGERPRINT: dropped without an answer. */
+  /** Datagrams/frames that were not STUN/ChannelData, failed to decode, or failed FINGERPRINT. */
   dropped: number;
   bindingRequests: number;
   errorResponses: number;
+  allocations: number;
+  relayedToPeer: number;
+  relayedToClient: number;
+  /** Packets dropped for lack of a permission, a bound channel, or bandwidth. */
+  relayDropped: number;
+  rateLimited: number;
+}
+
+export interface AllocationInfo {
+  username: string;
+  client: { transport: string; address: string; port: number };
+  relay: { address: string; port: number };
 }
 
 export interface TurnServerEvents {
+  "allocation-created": (info: AllocationInfo & { lifetime: number }) => void;
+  "allocation-refreshed": (info: AllocationInfo & { lifetime: number }) => void;
+  /** Removed: `reason` is "expired", "refresh-zero" or "closed". */
+  "allocation-deleted": (info: AllocationInfo & { reason: string }) => void;
+  permission: (info: AllocationInfo & { peer: string }) => void;
+  channel: (info: AllocationInfo & { channel: number; peer: PeerAddress }) => void;
+  "auth-failure": (info: { client: { address: string; port: number }; username: string; reason: string }) => void;
   /** A request was refused; `reason` says why (never includes secrets). */
-  rejected: (info: { from: RemoteInfo; method: string; code: number; reason: string }) => void;
+  rejected: (info: { client: { address: string; port: number }; method: string; code: number; reason: string }) => void;
 }
 
 const knownAttributeTypes = new Set<number>(Object.values(AttributeType));
+const TRANSPORT_UDP = 17;
+const DEFAULT_LIFETIME = 600;
+const PERMISSION_LIFETIME_MS = 300_000;
+const CHANNEL_LIFETIME_MS = 600_000;
+const MAX_RATE_ENTRIES = 65_536;
 
-/** A STUN/TURN server. This foundation answers STUN Binding over UDP; TURN methods arrive with issue #3. */
+type Authenticated = { username: string; key: Buffer };
+
+/** A STUN/TURN server (RFC 8489, RFC 8656) over UDP, TCP and TLS, embeddable with hooks. */
 export class TurnServer extends EventEmitter<TurnServerEvents> {
-  readonly counters: TurnServerCounters = { packetsIn: 0, dropped: 0, bindingRequests: 0, errorResponses: 0 };
-  private readonly endpoints: UdpEndpoint[] = [];
-  private state: "idle" | "listening" | "closed" = "idle";
+  readonly counters: TurnServerCounters = {
+    packetsIn: 0,
+    dropped: 0,
+    bindingRequests: 0,
+    errorResponses: 0,
+    allocations: 0,
+    relayedToPeer: 0,
+    relayedToClient: 0,
+    relayDropped: 0,
+    rateLimited: 0,
+  };
+  private readonly udp: UdpEndpoint[] = [];
+  private readonly streams: NetServer[] = [];
+  private readonly connections = new Set<Socket>();
+  private readonly allocations = new Map<string, Allocation>();
+  private readonly allocationsPerUser = new Map<string, number>();
+  private readonly rate = new Map<string, { windowStart: number; count: number }>();
+  private readonly nonces: NonceIssuer;
+  private readonly policy: PeerPolicy;
+  private readonly ports: RelayPorts;
+  private readonly authenticateUser: Authenticate;
+  private readonly realm: string;
   private readonly software: string | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private state: "idle" | "listening" | "closed" = "idle";
 
   constructor(private readonly options: TurnServerOptions = {}) {
     super();
     this.software = options.software === false ? undefined : (options.software ?? "Parley TURN");
+    this.realm = options.realm ?? "parley";
+    this.nonces = new NonceIssuer(options.nonceLifetime ?? 600);
+    this.policy = new PeerPolicy({
+      ...options.peerPolicy,
+      ownAddresses: [...(options.listeningIps ?? ["127.0.0.1"]), ...(options.peerPolicy?.ownAddresses ?? [])],
+    });
+    this.ports = new RelayPorts(options.minPort ?? 49152, options.maxPort ?? 65535);
+    this.authenticateUser =
+      options.authenticate ??
+      staticCredentials({ realm: this.realm, users: options.users ?? [], secrets: options.authSecrets ?? [] });
   }
 
-  /** The bound UDP addresses, once `listen()` has resolved. */
-  get addresses(): { address: string; port: number }[] {
-    return this.endpoints.map(({ address, port }) => ({ address, port }));
+  /** Bound addresses once `listen()` resolved: UDP first, then TCP, then TLS. */
+  get addresses(): { transport: "udp" | "tcp" | "tls"; address: string; port: number }[] {
+    const out: { transport: "udp" | "tcp" | "tls"; address: string; port: number }[] = this.udp.map(
+      ({ address, port }) => ({ transport: "udp" as const, address, port }),
+    );
+    for (const server of this.streams) {
+      const a = server.address();
+      if (a && typeof a === "object") {
+        out.push({ transport: (server as { tls?: boolean }).tls ? "tls" : "tcp", address: a.address, port: a.port });
+      }
+    }
+    return out;
+  }
+
+  get allocationCount(): number {
+    return this.allocations.size;
   }
 
   async listen(): Promise<this> {
     if (this.state !== "idle") throw new TurnError("CLOSED", `listen() called on a server that is ${this.state}`);
     this.state = "listening";
-    const port = this.options.listeningPort ?? 3478;
+    let port = this.options.listeningPort ?? 3478;
     try {
       for (const ip of this.options.listeningIps ?? ["127.0.0.1"]) {
-        this.endpoints.push(await bindUdp(ip, port, (data, from, via) => this.onPacket(data, from, via)));
+        if (!this.options.noUdp) {
+          const endpoint = await bindUdp(ip, port, (data, from, via) => this.onDatagram(data, from, via));
+          this.udp.push(endpoint);
+          // With port 0, TCP shares the port UDP was given, as clients expect one port for both.
+          port = endpoint.port;
+        }
+        if (!this.options.noTcp) port = await this.listenStream(ip, port, false);
+        if (this.options.tls) await this.listenStream(ip, this.options.tlsListeningPort ?? 5349, true);
       }
     } catch (err) {
       await this.close();
       throw err;
     }
+    this.sweepTimer = setInterval(() => this.sweep(), 1000);
+    this.sweepTimer.unref();
     return this;
   }
 
-  /** Stops listening. Safe to call more than once. */
+  /** Stops listening, deletes every allocation and closes every connection. Safe to call more than once. */
   async close(): Promise<void> {
     this.state = "closed";
-    const sockets = this.endpoints.splice(0).map((e) => e.socket);
-    await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    clearInterval(this.sweepTimer);
+    for (const allocation of [...this.allocations.values()]) this.deleteAllocation(allocation, "closed");
+    this.ports.close();
+    for (const socket of this.connections) socket.destroy();
+    this.connections.clear();
+    const udp = this.udp.splice(0).map((e) => e.socket);
+    const streams = this.streams.splice(0);
+    await Promise.all([
+      ...udp.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+      ...streams.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+    ]);
   }
 
-  private onPacket(data: Buffer, from: RemoteInfo, via: Socket): void {
+  private listenStream(ip: string, port: number, tls: boolean): Promise<number> {
+    const onConnection = (socket: Socket) => this.onStreamConnection(socket, tls ? "tls" : "tcp");
+    const server = tls
+      ? createTlsServer({ ...this.options.tls }, onConnection)
+      : createTcpServer({ noDelay: true }, onConnection);
+    (server as { tls?: boolean }).tls = tls;
+    return new Promise((resolve, reject) => {
+      server.once("error", (err) =>
+        reject(new TurnError("LISTEN_FAILED", `cannot listen on ${tls ? "tls" : "tcp"} ${ip}:${port}: ${err.message}`)),
+      );
+      server.listen({ host: ip, port, ipv6Only: isIPv6(ip) }, () => {
+        server.removeAllListeners("error");
+        server.on("error", () => {});
+        this.streams.push(server);
+        const a = server.address();
+        resolve(a && typeof a === "object" ? a.port : port);
+      });
+    });
+  }
+
+  // ---- transports -------------------------------------------------------------------------------------------------
+
+  private onDatagram(data: Buffer, from: RemoteInfo, via: DgramSocket): void {
     this.counters.packetsIn++;
+    const key = `u|${from.address}|${from.port}|${via.address().port}`;
+    if (isChannelData(data)) {
+      const allocation = this.allocations.get(key);
+      if (allocation) this.relayChannelData(allocation, data);
+      else this.counters.dropped++;
+      return;
+    }
+    const local = via.address();
+    const link: ClientLink = {
+      transport: "udp",
+      remoteAddress: from.address,
+      remotePort: from.port,
+      localAddress: local.address,
+      localPort: local.port,
+      key,
+      stream: false,
+      send: (buf) => via.send(buf, from.port, from.address),
+      close: () => {},
+    };
+    this.onStun(data, link);
+  }
+
+  private onStreamConnection(socket: Socket, transport: "tcp" | "tls"): void {
+    if (this.state !== "listening") {
+      socket.destroy();
+      return;
+    }
+    this.connections.add(socket);
+    const framer = new StreamFramer();
+    const maxBacklog = this.options.maxStreamBacklog ?? 1024 * 1024;
+    const link: ClientLink = {
+      transport,
+      remoteAddress: socket.remoteAddress ?? "",
+      remotePort: socket.remotePort ?? 0,
+      localAddress: socket.localAddress ?? "",
+      localPort: socket.localPort ?? 0,
+      key: `${transport}|${socket.remoteAddress}|${socket.remotePort}|${socket.localPort}`,
+      stream: true,
+      send: (buf) => {
+        // A client that does not read must not make the server buffer without bound.
+        if (socket.writableLength > maxBacklog) socket.destroy();
+        else socket.write(buf);
+      },
+      close: () => socket.destroy(),
+    };
+    socket.on("data", (chunk) => {
+      const ok = framer.push(chunk, (frame) => {
+        this.counters.packetsIn++;
+        if (isChannelData(frame)) {
+          const allocation = this.allocations.get(link.key);
+          if (allocation) this.relayChannelData(allocation, frame);
+          else this.counters.dropped++;
+        } else {
+          this.onStun(frame, link);
+        }
+      });
+      if (!ok) {
+        this.counters.dropped++;
+        socket.destroy();
+      }
+    });
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      this.connections.delete(socket);
+      // RFC 8656 §3.1: over TCP/TLS the allocation lives as long as the connection.
+      const allocation = this.allocations.get(link.key);
+      if (allocation) this.deleteAllocation(allocation, "closed");
+    });
+  }
+
+  // ---- STUN requests ----------------------------------------------------------------------------------------------
+
+  private onStun(data: Buffer, link: ClientLink): void {
     if (!looksLikeStun(data)) {
       this.counters.dropped++;
       return;
@@ -85,56 +320,512 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     try {
       msg = decodeMessage(data);
     } catch {
-      // RFC 8489 §6.3: a malformed message is silently discarded.
-      this.counters.dropped++;
+      this.counters.dropped++; // RFC 8489 §6.3: malformed messages are discarded silently.
       return;
     }
     if (!fingerprintMatches(msg)) {
       this.counters.dropped++;
       return;
     }
-    if (msg.cls !== StunClass.Request) return; // Binding indications are keepalives; nothing to answer.
-    const reply = this.handleRequest(msg, from, via);
-    via.send(reply, from.port, from.address);
+    if (msg.cls === StunClass.Indication) {
+      if (msg.method === StunMethod.Send) this.onSendIndication(msg, link);
+      return;
+    }
+    if (msg.cls !== StunClass.Request) return;
+    this.handleRequest(msg, link).then(
+      (reply) => {
+        if (reply) link.send(reply);
+      },
+      () => this.counters.dropped++,
+    );
   }
 
-  private handleRequest(msg: StunMessage, from: RemoteInfo, via: Socket): Buffer {
+  private async handleRequest(msg: StunMessage, link: ClientLink): Promise<Buffer | undefined> {
     const fingerprint = this.options.fingerprint === true || msg.fingerprintOffset !== -1;
     const unknown = msg.attributes
       .filter((a) => isComprehensionRequired(a.type) && !knownAttributeTypes.has(a.type))
       .map((a) => a.type);
     if (unknown.length > 0) {
-      return this.refuse(msg, from, ErrorCode.UnknownAttribute, "unknown comprehension-required attributes", {
+      return this.refuse(msg, link, ErrorCode.UnknownAttribute, "unknown comprehension-required attributes", {
         unknownAttributes: unknown,
         fingerprint,
       });
     }
     if (msg.method === StunMethod.Binding) {
       this.counters.bindingRequests++;
-      const local = via.address();
       return answerBinding(msg, {
-        from: { address: from.address, port: from.port },
-        local: { address: local.address, port: local.port },
+        from: { address: link.remoteAddress, port: link.remotePort },
+        local: { address: link.localAddress, port: link.localPort },
         software: this.software,
         fingerprint,
       });
     }
-    return this.refuse(msg, from, ErrorCode.BadRequest, `method ${methodName(msg.method)} is not supported`, {
-      fingerprint,
-    });
+    const isTurnMethod =
+      msg.method === StunMethod.Allocate ||
+      msg.method === StunMethod.Refresh ||
+      msg.method === StunMethod.CreatePermission ||
+      msg.method === StunMethod.ChannelBind;
+    if (!isTurnMethod) {
+      return this.refuse(msg, link, ErrorCode.BadRequest, `method ${methodName(msg.method)} is not supported`, {
+        fingerprint,
+      });
+    }
+    const auth = await this.authenticate(msg, link, fingerprint);
+    if (Buffer.isBuffer(auth)) return auth;
+    const reply = { key: auth.key, fingerprint };
+    switch (msg.method) {
+      case StunMethod.Allocate:
+        return this.onAllocate(msg, link, auth, reply);
+      case StunMethod.Refresh:
+        return this.onRefresh(msg, link, auth, reply);
+      case StunMethod.CreatePermission:
+        return this.onCreatePermission(msg, link, auth, reply);
+      default:
+        return this.onChannelBind(msg, link, auth, reply);
+    }
+  }
+
+  /** RFC 8489 §9.2.4 long-term credentials: a success, or the error response to send. */
+  private async authenticate(msg: StunMessage, link: ClientLink, fingerprint: boolean): Promise<Authenticated | Buffer> {
+    const challenge = (code: number, reason: string) => {
+      this.emit("auth-failure", {
+        client: { address: link.remoteAddress, port: link.remotePort },
+        username: msg.get(AttributeType.Username)?.toString("utf8") ?? "",
+        reason,
+      });
+      return this.refuse(msg, link, code, reason, {
+        fingerprint,
+        extra: [
+          [AttributeType.Realm, Buffer.from(this.realm)],
+          [AttributeType.Nonce, Buffer.from(this.nonces.issue(link.remoteAddress))],
+        ],
+      });
+    };
+    if (msg.integrityOffset === -1) {
+      if (!this.admitUnauthenticated(link.remoteAddress)) return Buffer.alloc(0);
+      return challenge(ErrorCode.Unauthorized, "authentication required");
+    }
+    const usernameBuf = msg.get(AttributeType.Username);
+    const realmBuf = msg.get(AttributeType.Realm);
+    const nonceBuf = msg.get(AttributeType.Nonce);
+    if (!usernameBuf || !realmBuf || !nonceBuf) {
+      return this.refuse(msg, link, ErrorCode.BadRequest, "MESSAGE-INTEGRITY without USERNAME, REALM and NONCE", {
+        fingerprint,
+      });
+    }
+    if (usernameBuf.length > 512 || realmBuf.length > 762 || nonceBuf.length > 762) {
+      return this.refuse(msg, link, ErrorCode.BadRequest, "USERNAME, REALM or NONCE too long", { fingerprint });
+    }
+    const nonceState = this.nonces.check(nonceBuf.toString("utf8"), link.remoteAddress);
+    if (nonceState !== "ok") {
+      if (!this.admitUnauthenticated(link.remoteAddress)) return Buffer.alloc(0);
+      return challenge(ErrorCode.StaleNonce, nonceState === "stale" ? "nonce expired" : "nonce not issued here");
+    }
+    const username = usernameBuf.toString("utf8");
+    const realm = realmBuf.toString("utf8");
+    const keys = realm === this.realm ? await this.authenticateUser(username, realm) : [];
+    const key = keys.find((k) => integrityMatches(msg, k));
+    if (!key) {
+      if (!this.admitUnauthenticated(link.remoteAddress)) return Buffer.alloc(0);
+      return challenge(ErrorCode.Unauthorized, keys.length ? "wrong credentials" : "unknown user or realm");
+    }
+    return { username, key };
+  }
+
+  /** A per-IP budget for requests that fail authentication; past it they are dropped unanswered. */
+  private admitUnauthenticated(address: string): boolean {
+    const now = Date.now();
+    let entry = this.rate.get(address);
+    if (!entry || now - entry.windowStart >= 1000) {
+      if (!entry && this.rate.size >= MAX_RATE_ENTRIES) this.rate.clear();
+      entry = { windowStart: now, count: 0 };
+      this.rate.set(address, entry);
+    }
+    if (++entry.count <= (this.options.unauthenticatedRate ?? 50)) return true;
+    this.counters.rateLimited++;
+    return false;
+  }
+
+  // ---- TURN methods -----------------------------------------------------------------------------------------------
+
+  private async onAllocate(
+    msg: StunMessage,
+    link: ClientLink,
+    auth: Authenticated,
+    reply: { key: Buffer; fingerprint: boolean },
+  ): Promise<Buffer> {
+    const txid = msg.transactionId.toString("hex");
+    const existing = this.allocations.get(link.key);
+    if (existing) {
+      // RFC 8656 §7.2: a retransmitted Allocate gets the original success; any other Allocate on the 5-tuple is 437.
+      if (existing.transactionId === txid) return this.allocateSuccess(msg, existing, link, undefined, reply);
+      return this.refuse(msg, link, ErrorCode.AllocationMismatch, "allocation already exists for this 5-tuple", reply);
+    }
+    const transport = msg.get(AttributeType.RequestedTransport);
+    if (!transport || transport.length !== 4) {
+      return this.refuse(msg, link, ErrorCode.BadRequest, "REQUESTED-TRANSPORT missing or malformed", reply);
+    }
+    if (transport[0] !== TRANSPORT_UDP) {
+      return this.refuse(
+        msg,
+        link,
+        ErrorCode.UnsupportedTransportProtocol,
+        `REQUESTED-TRANSPORT ${transport[0]} is not UDP (17)`,
+        reply,
+      );
+    }
+    const evenPort = msg.get(AttributeType.EvenPort);
+    const token = msg.get(AttributeType.ReservationToken);
+    if (token && evenPort) {
+      return this.refuse(msg, link, ErrorCode.BadRequest, "RESERVATION-TOKEN and EVEN-PORT together", reply);
+    }
+    const family = msg.get(AttributeType.RequestedAddressFamily);
+    if (family && (family.length !== 4 || (family[0] !== 0x01 && family[0] !== 0x02))) {
+      return this.refuse(msg, link, ErrorCode.BadRequest, "REQUESTED-ADDRESS-FAMILY malformed", reply);
+    }
+    if (family && token) {
+      return this.refuse(msg, link, ErrorCode.BadRequest, "RESERVATION-TOKEN and REQUESTED-ADDRESS-FAMILY together", reply);
+    }
+    const wantV6 = family ? family[0] === 0x02 : isIPv6(link.localAddress) && !link.localAddress.startsWith("::ffff:");
+    const relayIp = this.relayIpFor(wantV6 ? 6 : 4);
+    if (!relayIp) {
+      return this.refuse(msg, link, ErrorCode.AddressFamilyNotSupported, `no IPv${wantV6 ? 6 : 4} relay address`, reply);
+    }
+    const current = this.allocationsPerUser.get(auth.username) ?? 0;
+    const userQuota = this.options.userQuota ?? 0;
+    const totalQuota = this.options.totalQuota ?? 0;
+    if (
+      (userQuota > 0 && current >= userQuota) ||
+      (totalQuota > 0 && this.allocations.size >= totalQuota) ||
+      (this.options.quota && !this.options.quota(auth.username, current))
+    ) {
+      return this.refuse(msg, link, ErrorCode.AllocationQuotaReached, "allocation quota reached", reply);
+    }
+
+    let relay: import("./relay-ports.js").RelaySocket | undefined;
+    let reservation: Buffer | undefined;
+    if (token) {
+      relay = this.ports.claim(token);
+      if (!relay) return this.refuse(msg, link, ErrorCode.InsufficientCapacity, "reservation token unknown or expired", reply);
+    } else {
+      const reserveNext = evenPort !== undefined && evenPort.length >= 1 && (evenPort[0]! & 0x80) !== 0;
+      const got = await this.ports.allocate(relayIp, { even: evenPort !== undefined, reserveNext });
+      if (!got) return this.refuse(msg, link, ErrorCode.InsufficientCapacity, "no relay port available", reply);
+      relay = got.relay;
+      reservation = got.token;
+    }
+    // The await above may have let a retransmission or a close in; recheck before committing.
+    if (this.state !== "listening" || this.allocations.has(link.key)) {
+      relay.socket.close();
+      return this.refuse(msg, link, ErrorCode.AllocationMismatch, "allocation already exists for this 5-tuple", reply);
+    }
+    const lifetime = this.grantLifetime(msg, DEFAULT_LIFETIME);
+    const allocation = new Allocation(
+      link,
+      relay,
+      auth.username,
+      auth.key,
+      txid,
+      lifetime,
+      this.options.maxBytesPerSecond ?? 0,
+    );
+    relay.socket.on("message", (data, from) => this.onPeerData(allocation, data, from));
+    this.allocations.set(link.key, allocation);
+    this.allocationsPerUser.set(auth.username, current + 1);
+    this.counters.allocations++;
+    this.emit("allocation-created", { ...this.info(allocation), lifetime });
+    return this.allocateSuccess(msg, allocation, link, reservation, reply);
+  }
+
+  private allocateSuccess(
+    msg: StunMessage,
+    allocation: Allocation,
+    link: ClientLink,
+    reservation: Buffer | undefined,
+    reply: { key: Buffer; fingerprint: boolean },
+  ): Buffer {
+    const tid = msg.transactionId;
+    const lifetime = Math.max(0, Math.round((allocation.expiresAt - Date.now()) / 1000));
+    const relayed = { address: this.options.externalIp ?? allocation.relay.address, port: allocation.relay.port };
+    const b = new MessageBuilder(msg.method, StunClass.SuccessResponse, tid)
+      .add(AttributeType.XorRelayedAddress, encodeXorAddress(relayed, tid))
+      .add(AttributeType.Lifetime, u32(lifetime))
+      .add(AttributeType.XorMappedAddress, encodeXorAddress({ address: link.remoteAddress, port: link.remotePort }, tid));
+    if (reservation) b.add(AttributeType.ReservationToken, reservation);
+    return this.seal(b, reply);
+  }
+
+  private onRefresh(
+    msg: StunMessage,
+    link: ClientLink,
+    auth: Authenticated,
+    reply: { key: Buffer; fingerprint: boolean },
+  ): Buffer {
+    const allocation = this.allocations.get(link.key);
+    if (!allocation) return this.refuse(msg, link, ErrorCode.AllocationMismatch, "no allocation for this 5-tuple", reply);
+    if (allocation.username !== auth.username) {
+      return this.refuse(msg, link, ErrorCode.WrongCredentials, "allocation belongs to another user", reply);
+    }
+    const lifetime = this.grantLifetime(msg, DEFAULT_LIFETIME);
+    if (lifetime === 0) this.deleteAllocation(allocation, "refresh-zero");
+    else {
+      allocation.expiresAt = Date.now() + lifetime * 1000;
+      this.emit("allocation-refreshed", { ...this.info(allocation), lifetime });
+    }
+    return this.seal(
+      new MessageBuilder(msg.method, StunClass.SuccessResponse, msg.transactionId).add(AttributeType.Lifetime, u32(lifetime)),
+      reply,
+    );
+  }
+
+  private onCreatePermission(
+    msg: StunMessage,
+    link: ClientLink,
+    auth: Authenticated,
+    reply: { key: Buffer; fingerprint: boolean },
+  ): Buffer {
+    const allocation = this.allocations.get(link.key);
+    if (!allocation) return this.refuse(msg, link, ErrorCode.AllocationMismatch, "no allocation for this 5-tuple", reply);
+    if (allocation.username !== auth.username) {
+      return this.refuse(msg, link, ErrorCode.WrongCredentials, "allocation belongs to another user", reply);
+    }
+    const peers: TransportAddress[] = [];
+    for (const slot of msg.attributes) {
+      if (slot.type !== AttributeType.XorPeerAddress) continue;
+      try {
+        peers.push(decodeXorAddress(msg.raw.subarray(slot.offset, slot.offset + slot.length), msg.transactionId));
+      } catch (err) {
+        return this.refuse(msg, link, ErrorCode.BadRequest, (err as Error).message, reply);
+      }
+    }
+    if (peers.length === 0) return this.refuse(msg, link, ErrorCode.BadRequest, "no XOR-PEER-ADDRESS", reply);
+    // RFC 8656 §9.2: all or nothing; a forbidden peer fails the whole request.
+    for (const peer of peers) {
+      const denied = this.peerDenied(peer, allocation);
+      if (denied) return this.refuse(msg, link, denied.code, denied.reason, reply);
+    }
+    const now = Date.now();
+    for (const peer of peers) {
+      if (!allocation.permissions.has(peer.address) && allocation.permissions.size >= MAX_PERMISSIONS) {
+        return this.refuse(msg, link, ErrorCode.InsufficientCapacity, `more than ${MAX_PERMISSIONS} permissions`, reply);
+      }
+      allocation.permissions.set(peer.address, now + PERMISSION_LIFETIME_MS);
+      this.emit("permission", { ...this.info(allocation), peer: peer.address });
+    }
+    return this.seal(new MessageBuilder(msg.method, StunClass.SuccessResponse, msg.transactionId), reply);
+  }
+
+  private onChannelBind(
+    msg: StunMessage,
+    link: ClientLink,
+    auth: Authenticated,
+    reply: { key: Buffer; fingerprint: boolean },
+  ): Buffer {
+    const allocation = this.allocations.get(link.key);
+    if (!allocation) return this.refuse(msg, link, ErrorCode.AllocationMismatch, "no allocation for this 5-tuple", reply);
+    if (allocation.username !== auth.username) {
+      return this.refuse(msg, link, ErrorCode.WrongCredentials, "allocation belongs to another user", reply);
+    }
+    const channelBuf = msg.get(AttributeType.ChannelNumber);
+    const peerBuf = msg.get(AttributeType.XorPeerAddress);
+    if (!channelBuf || channelBuf.length !== 4 || !peerBuf) {
+      return this.refuse(msg, link, ErrorCode.BadRequest, "CHANNEL-NUMBER or XOR-PEER-ADDRESS missing", reply);
+    }
+    const channel = channelBuf.readUInt16BE(0);
+    if (channel < MIN_CHANNEL || channel > MAX_CHANNEL) {
+      return this.refuse(msg, link, ErrorCode.BadRequest, `channel 0x${channel.toString(16)} outside 0x4000-0x7FFF`, reply);
+    }
+    let peer: TransportAddress;
+    try {
+      peer = decodeXorAddress(peerBuf, msg.transactionId);
+    } catch (err) {
+      return this.refuse(msg, link, ErrorCode.BadRequest, (err as Error).message, reply);
+    }
+    const denied = this.peerDenied(peer, allocation);
+    if (denied) return this.refuse(msg, link, denied.code, denied.reason, reply);
+    const peerKey = `${peer.address}|${peer.port}`;
+    const byNumber = allocation.channels.get(channel);
+    const byPeer = allocation.channelsByPeer.get(peerKey);
+    // RFC 8656 §11.2: a channel is bound to one peer and a peer to one channel, for the binding's lifetime.
+    if ((byNumber && byNumber.peerKey !== peerKey) || (byPeer && byPeer.channel !== channel)) {
+      return this.refuse(msg, link, ErrorCode.BadRequest, "channel or peer already bound differently", reply);
+    }
+    if (!byNumber && allocation.channels.size >= MAX_CHANNELS) {
+      return this.refuse(msg, link, ErrorCode.InsufficientCapacity, "no channels left", reply);
+    }
+    const now = Date.now();
+    const binding = byNumber ?? { channel, peer: { address: peer.address, port: peer.port }, peerKey, expiresAt: 0 };
+    binding.expiresAt = now + CHANNEL_LIFETIME_MS;
+    allocation.channels.set(channel, binding);
+    allocation.channelsByPeer.set(peerKey, binding);
+    allocation.permissions.set(peer.address, now + PERMISSION_LIFETIME_MS);
+    this.emit("channel", { ...this.info(allocation), channel, peer: binding.peer });
+    return this.seal(new MessageBuilder(msg.method, StunClass.SuccessResponse, msg.transactionId), reply);
+  }
+
+  // ---- data -------------------------------------------------------------------------------------------------------
+
+  private onSendIndication(msg: StunMessage, link: ClientLink): void {
+    const allocation = this.allocations.get(link.key);
+    const peerBuf = msg.get(AttributeType.XorPeerAddress);
+    const data = msg.get(AttributeType.Data);
+    if (!allocation || !peerBuf || !data) {
+      this.counters.relayDropped++;
+      return;
+    }
+    let peer: TransportAddress;
+    try {
+      peer = decodeXorAddress(peerBuf, msg.transactionId);
+    } catch {
+      this.counters.relayDropped++;
+      return;
+    }
+    this.sendToPeer(allocation, data, peer.address, peer.port);
+  }
+
+  private relayChannelData(allocation: Allocation, frame: Buffer): void {
+    const length = frame.readUInt16BE(2);
+    const binding = allocation.channels.get(frame.readUInt16BE(0));
+    if (!binding || frame.length < 4 + length) {
+      this.counters.relayDropped++;
+      return;
+    }
+    this.sendToPeer(allocation, frame.subarray(4, 4 + length), binding.peer.address, binding.peer.port);
+  }
+
+  private sendToPeer(allocation: Allocation, data: Buffer, address: string, port: number): void {
+    const now = Date.now();
+    if (!allocation.hasPermission(address, now) || !allocation.admit(data.length, now)) {
+      this.counters.relayDropped++;
+      return;
+    }
+    allocation.bytesToPeer += data.length;
+    this.counters.relayedToPeer++;
+    allocation.relay.socket.send(data, port, address);
+  }
+
+  private onPeerData(allocation: Allocation, data: Buffer, from: RemoteInfo): void {
+    const now = Date.now();
+    if (!allocation.hasPermission(from.address, now) || !allocation.admit(data.length, now)) {
+      this.counters.relayDropped++;
+      return;
+    }
+    allocation.bytesFromPeer += data.length;
+    this.counters.relayedToClient++;
+    const binding = allocation.channelsByPeer.get(`${from.address}|${from.port}`);
+    if (binding) {
+      allocation.link.send(encodeChannelData(binding.channel, data, allocation.link.stream));
+      return;
+    }
+    const tid = Buffer.allocUnsafe(12);
+    for (let i = 0; i < 12; i++) tid[i] = (Math.random() * 256) | 0;
+    const indication = new MessageBuilder(StunMethod.Data, StunClass.Indication, tid)
+      .add(AttributeType.XorPeerAddress, encodeXorAddress(from, tid))
+      .add(AttributeType.Data, data)
+      .build({ fingerprint: this.options.fingerprint === true });
+    allocation.link.send(indication);
+  }
+
+  // ---- helpers ----------------------------------------------------------------------------------------------------
+
+  private peerDenied(peer: TransportAddress, allocation: Allocation): { code: number; reason: string } | undefined {
+    const relayV6 = isIPv6(allocation.relay.address);
+    if ((peer.family === 6) !== relayV6) {
+      return { code: ErrorCode.PeerAddressFamilyMismatch, reason: `peer ${peer.address} is not the relay's family` };
+    }
+    const reason = this.policy.check(peer.address);
+    if (reason) return { code: ErrorCode.Forbidden, reason };
+    if (this.options.permit && !this.options.permit({ address: peer.address, port: peer.port }, allocation.username)) {
+      return { code: ErrorCode.Forbidden, reason: `peer ${peer.address} refused by the permit hook` };
+    }
+    return undefined;
+  }
+
+  private relayIpFor(family: 4 | 6): string | undefined {
+    const candidates = this.options.relayIps ?? this.options.listeningIps ?? ["127.0.0.1"];
+    return candidates.find((ip) => (family === 6 ? isIPv6(ip) : !isIPv6(ip)));
+  }
+
+  /**
+   * RFC 8656 §7.2/§8.1: the requested LIFETIME, never below the default and never above the server maximum. A Refresh
+   * asking for 0 deletes the allocation.
+   */
+  private grantLifetime(msg: StunMessage, fallback: number): number {
+    const requested = msg.get(AttributeType.Lifetime);
+    const max = this.options.maxAllocateLifetime ?? 3600;
+    const seconds = requested?.length === 4 ? requested.readUInt32BE(0) : fallback;
+    if (seconds === 0 && msg.method === StunMethod.Refresh) return 0;
+    return Math.min(Math.max(seconds, fallback), max);
+  }
+
+  private deleteAllocation(allocation: Allocation, reason: string): void {
+    if (this.allocations.get(allocation.link.key) !== allocation) return;
+    this.allocations.delete(allocation.link.key);
+    const n = (this.allocationsPerUser.get(allocation.username) ?? 1) - 1;
+    if (n <= 0) this.allocationsPerUser.delete(allocation.username);
+    else this.allocationsPerUser.set(allocation.username, n);
+    allocation.close();
+    this.emit("allocation-deleted", { ...this.info(allocation), reason });
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const allocation of [...this.allocations.values()]) {
+      if (allocation.expiresAt <= now) this.deleteAllocation(allocation, "expired");
+      else allocation.sweep(now);
+    }
+    this.ports.sweep(now);
+    for (const [ip, entry] of this.rate) if (now - entry.windowStart > 1000) this.rate.delete(ip);
+  }
+
+  private info(allocation: Allocation): AllocationInfo {
+    const { link, relay } = allocation;
+    return {
+      username: allocation.username,
+      client: { transport: link.transport, address: link.remoteAddress, port: link.remotePort },
+      relay: { address: relay.address, port: relay.port },
+    };
+  }
+
+  private seal(builder: MessageBuilder, reply: { key: Buffer; fingerprint: boolean }): Buffer {
+    if (this.software) builder.add(AttributeType.Software, Buffer.from(this.software));
+    return builder.build({ integrityKey: reply.key, fingerprint: reply.fingerprint });
   }
 
   private refuse(
     msg: StunMessage,
-    from: RemoteInfo,
+    link: ClientLink,
     code: number,
     reason: string,
-    options: { unknownAttributes?: number[]; fingerprint: boolean },
+    options: {
+      unknownAttributes?: number[];
+      fingerprint: boolean;
+      key?: Buffer;
+      extra?: Array<[number, Buffer]>;
+    },
   ): Buffer {
     this.counters.errorResponses++;
-    this.emit("rejected", { from, method: methodName(msg.method), code, reason });
-    return errorResponse(msg, code, { ...options, software: this.software });
+    this.emit("rejected", {
+      client: { address: link.remoteAddress, port: link.remotePort },
+      method: methodName(msg.method),
+      code,
+      reason,
+    });
+    return errorResponse(msg, code, {
+      reason,
+      unknownAttributes: options.unknownAttributes,
+      software: this.software,
+      fingerprint: options.fingerprint,
+      integrityKey: options.key,
+      extra: options.extra,
+    });
   }
+}
+
+function u32(value: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32BE(value >>> 0, 0);
+  return b;
 }
 
 export function createTurnServer(options: TurnServerOptions = {}): TurnServer {

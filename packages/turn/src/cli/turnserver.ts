@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+// parley-turn: a TURN server that takes coturn's command line. `parley-turn probe …` checks a TURN server instead.
+import { createWriteStream, type WriteStream } from "node:fs";
+import { TurnError } from "../errors.js";
+import { createTurnServer } from "../server/server.js";
+import { parseCli } from "./options.js";
+
+const USAGE = `Usage: parley-turn [coturn turnserver flags]
+  -L, --listening-ip IP       listen address (repeatable; default 127.0.0.1)
+  -p, --listening-port N      UDP/TCP port (default 3478)
+      --tls-listening-port N  TLS port (default 5349; needs --cert and --pkey)
+  -E, --relay-ip IP           relay address (repeatable)
+  -X, --external-ip IP        address advertised for relays (1:1 NAT)
+      --min-port/--max-port   relay port range (default 49152-65535)
+  -r, --realm R               realm (default "parley")
+  -a, --lt-cred-mech          long-term credentials (always on)
+  -u, --user name:pass | name:0x<key>   static user (repeatable)
+      --use-auth-secret --static-auth-secret S   TURN REST credentials (secret repeatable)
+      --cert F --pkey F [--cipher-list L]        TLS
+      --denied-peer-ip R / --allowed-peer-ip R   peer ranges (a.b.c.d, a-b, CIDR)
+      --allow-loopback-peers  permit 127.0.0.0/8 and ::1 peers
+  -q, --user-quota N  -Q, --total-quota N  -s, --max-bps N  --max-allocate-lifetime S  --stale-nonce[=S]
+  -f, --fingerprint   -v/-V verbose   --log-file F|stdout   -c turnserver.conf   -n (no config file)
+      --no-udp --no-tcp --no-tls   --mobility
+`;
+
+async function main(argv: string[]): Promise<number> {
+  let config: ReturnType<typeof parseCli>;
+  try {
+    config = parseCli(argv);
+  } catch (err) {
+    console.error(`parley-turn: ${(err as Error).message}`);
+    console.error("run parley-turn --help for the flags");
+    return 2;
+  }
+  if (config.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (config.version) {
+    console.log("parley-turn 0.1.0");
+    return 0;
+  }
+  let file: WriteStream | undefined;
+  const log = (line: string) => {
+    const text = `${new Date().toISOString()} ${line}\n`;
+    if (file) file.write(text);
+    else process.stdout.write(text);
+  };
+  if (config.logFile && config.logFile !== "stdout" && config.logFile !== "-") {
+    file = createWriteStream(config.logFile, { flags: "a" });
+  }
+  for (const notice of config.notices) log(`notice: ${notice}`);
+  if (config.mobility) log("notice: --mobility (RFC 8016) is not implemented yet; MOBILITY-TICKET is ignored, so clients keep working without mobility");
+
+  const server = createTurnServer(config.server);
+  if (config.verbose > 0) {
+    server.on("allocation-created", (a) =>
+      log(`allocation created: user=${a.username} client=${a.client.transport}:${a.client.address}:${a.client.port} relay=${a.relay.address}:${a.relay.port} lifetime=${a.lifetime}`),
+    );
+    server.on("allocation-deleted", (a) => log(`allocation deleted (${a.reason}): user=${a.username} relay=${a.relay.address}:${a.relay.port}`));
+    server.on("auth-failure", (a) => log(`auth failure: ${a.client.address}:${a.client.port} user="${a.username}": ${a.reason}`));
+  }
+  if (config.verbose > 1) {
+    server.on("permission", (p) => log(`permission: user=${p.username} peer=${p.peer}`));
+    server.on("channel", (c) => log(`channel: user=${c.username} 0x${c.channel.toString(16)} -> ${c.peer.address}:${c.peer.port}`));
+    server.on("rejected", (r) => log(`rejected ${r.method} from ${r.client.address}:${r.client.port}: ${r.code} ${r.reason}`));
+  }
+  try {
+    await server.listen();
+  } catch (err) {
+    console.error(`parley-turn: ${(err as Error).message}`);
+    return 1;
+  }
+  for (const a of server.addresses) log(`listening: ${a.transport} ${a.address}:${a.port}`);
+  log(`realm "${config.server.realm}", ready`);
+
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  log("shutting down");
+  await server.close();
+  file?.end();
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`parley-turn: ${err instanceof TurnError ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,75 @@
+import type { ClientLink } from "./client-link.js";
+import type { RelaySocket } from "./relay-ports.js";
+
+export interface PeerAddress {
+  address: string;
+  port: number;
+}
+
+export interface ChannelBinding {
+  channel: number;
+  peer: PeerAddress;
+  peerKey: string;
+  expiresAt: number;
+}
+
+/** Permissions and channels one allocation may hold: generous for real use, bounded against abuse. */
+export const MAX_PERMISSIONS = 1024;
+export const MAX_CHANNELS = 4096;
+
+/** RFC 8656 §2.2: a relayed transport address bound to one client 5-tuple, with its permissions and channels. */
+export class Allocation {
+  readonly permissions = new Map<string, number>();
+  readonly channels = new Map<number, ChannelBinding>();
+  readonly channelsByPeer = new Map<string, ChannelBinding>();
+  expiresAt: number;
+  bytesToPeer = 0;
+  bytesFromPeer = 0;
+  private tokens: number;
+  private tokensAt = Date.now();
+
+  constructor(
+    readonly link: ClientLink,
+    readonly relay: RelaySocket,
+    readonly username: string,
+    readonly key: Buffer,
+    /** Transaction id of the Allocate that made it, so a retransmission gets a success again (RFC 8656 §7.2). */
+    readonly transactionId: string,
+    lifetimeSeconds: number,
+    /** Bytes per second each way (coturn's -s/--max-bps), 0 for unlimited. */
+    private readonly maxBytesPerSecond: number,
+  ) {
+    this.expiresAt = Date.now() + lifetimeSeconds * 1000;
+    this.tokens = maxBytesPerSecond;
+  }
+
+  hasPermission(address: string, now: number): boolean {
+    const expiry = this.permissions.get(address);
+    return expiry !== undefined && expiry > now;
+  }
+
+  /** Token bucket with one second of burst: false means drop this packet (RFC 8656 allows dropping under load). */
+  admit(bytes: number, now: number): boolean {
+    if (this.maxBytesPerSecond === 0) return true;
+    this.tokens = Math.min(this.maxBytesPerSecond, this.tokens + ((now - this.tokensAt) / 1000) * this.maxBytesPerSecond);
+    this.tokensAt = now;
+    if (this.tokens < bytes) return false;
+    this.tokens -= bytes;
+    return true;
+  }
+
+  /** Drops expired permissions and channels. */
+  sweep(now: number): void {
+    for (const [address, expiry] of this.permissions) if (expiry <= now) this.permissions.delete(address);
+    for (const [channel, binding] of this.channels) {
+      if (binding.expiresAt <= now) {
+        this.channels.delete(channel);
+        this.channelsByPeer.delete(binding.peerKey);
+      }
+    }
+  }
+
+  close(): void {
+    this.relay.socket.close();
+  }
+}

@@ -1,0 +1,93 @@
+import { randomBytes, randomInt } from "node:crypto";
+import { createSocket, type Socket } from "node:dgram";
+import { isIPv6 } from "node:net";
+
+export interface RelaySocket {
+  socket: Socket;
+  address: string;
+  port: number;
+}
+
+interface Reservation {
+  relay: RelaySocket;
+  expiresAt: number;
+}
+
+/** How long a port reserved by EVEN-PORT's R bit is held for the follow-up Allocate (RFC 8656 §7.2: ~30 s). */
+const RESERVATION_MS = 30_000;
+const BIND_ATTEMPTS = 32;
+
+/** Hands out relay sockets from the configured port range (coturn's --min-port/--max-port). */
+export class RelayPorts {
+  private readonly reservations = new Map<string, Reservation>();
+
+  constructor(
+    private readonly minPort: number,
+    private readonly maxPort: number,
+  ) {}
+
+  /**
+   * Binds a relay socket on `address`. `even` asks for an even port (EVEN-PORT); with `reserveNext` the next port is
+   * bound too and held under the returned token. Resolves undefined when no port could be bound (→ 508).
+   */
+  async allocate(
+    address: string,
+    options: { even?: boolean; reserveNext?: boolean } = {},
+  ): Promise<{ relay: RelaySocket; token?: Buffer } | undefined> {
+    for (let attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
+      let port = randomInt(this.minPort, this.maxPort + 1);
+      if (options.even || options.reserveNext) port &= ~1;
+      if (port < this.minPort || (options.reserveNext && port + 1 > this.maxPort)) continue;
+      const relay = await bindRelay(address, port);
+      if (!relay) continue;
+      if (!options.reserveNext) return { relay };
+      const next = await bindRelay(address, port + 1);
+      if (!next) {
+        relay.socket.close();
+        continue;
+      }
+      const token = randomBytes(8);
+      this.reservations.set(token.toString("hex"), { relay: next, expiresAt: Date.now() + RESERVATION_MS });
+      return { relay, token };
+    }
+    return undefined;
+  }
+
+  /** Takes the socket reserved under `token`, or undefined when there is none (or it expired). */
+  claim(token: Buffer): RelaySocket | undefined {
+    const key = token.toString("hex");
+    const reservation = this.reservations.get(key);
+    this.reservations.delete(key);
+    return reservation?.relay;
+  }
+
+  /** Releases reservations that were never claimed. */
+  sweep(now: number): void {
+    for (const [key, r] of this.reservations) {
+      if (r.expiresAt <= now) {
+        r.relay.socket.close();
+        this.reservations.delete(key);
+      }
+    }
+  }
+
+  close(): void {
+    for (const r of this.reservations.values()) r.relay.socket.close();
+    this.reservations.clear();
+  }
+}
+
+function bindRelay(address: string, port: number): Promise<RelaySocket | undefined> {
+  const socket = createSocket({ type: isIPv6(address) ? "udp6" : "udp4", ipv6Only: isIPv6(address) });
+  return new Promise((resolve) => {
+    socket.once("error", () => {
+      socket.close();
+      resolve(undefined);
+    });
+    socket.bind(port, address, () => {
+      socket.removeAllListeners("error");
+      socket.on("error", () => {});
+      resolve({ socket, address, port });
+    });
+  });
+}
