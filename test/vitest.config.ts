@@ -29,6 +29,7 @@ export default defineConfig({
           name: "interop",
           root,
           include: ["test/**/*.test.ts"],
+          globalSetup: ["test/helpers/global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 60_000,
         },

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { createSocket } from "node:dgram";
 import { createConnection } from "node:net";
 import { afterAll } from "vitest";
 
@@ -9,6 +10,8 @@ export interface ProgramOptions {
   args: string[];
   /** Ready when this TCP port on 127.0.0.1 accepts a connection … (with neither, ready once spawned) */
   readyPort?: number;
+  /** … or when something has bound this UDP port on 127.0.0.1 (for programs that print nothing, like turnutils_peer) … */
+  readyUdpPort?: number;
   /** … or when a line of stdout/stderr matches. */
   readyLine?: RegExp;
   /** How long to wait for readiness. Default 15 s. */
@@ -85,10 +88,12 @@ export async function startProgram(options: ProgramOptions): Promise<RunningProg
   return program;
 
   async function waitReady(): Promise<void> {
-    if (options.readyPort === undefined && options.readyLine === undefined) return;
+    if (options.readyPort === undefined && options.readyLine === undefined && options.readyUdpPort === undefined)
+      return;
     while (Date.now() < deadline) {
       if (options.readyLine?.test(output)) return;
       if (options.readyPort !== undefined && (await tcpAccepts(options.readyPort))) return;
+      if (options.readyUdpPort !== undefined && (await udpBound(options.readyUdpPort))) return;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 50);
         lineWaiters.push(() => {
@@ -127,5 +132,16 @@ function tcpAccepts(port: number): Promise<boolean> {
       resolve(true);
     });
     socket.once("error", () => resolve(false));
+  });
+}
+
+function udpBound(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createSocket("udp4");
+    socket.once("error", () => {
+      socket.close();
+      resolve(true);
+    });
+    socket.bind(port, "127.0.0.1", () => socket.close(() => resolve(false)));
   });
 }

@@ -40,6 +40,12 @@ export const tools = [
     suites: "aiortc interop",
     present: () => executable(PYTHON) && spawnSync(PYTHON, ["-c", "import aiortc"], { stdio: "ignore" }).status === 0,
   },
+  {
+    name: "openssl",
+    debian: "openssl",
+    suites: "TLS certificates for TURN-over-TLS tests",
+    present: () => onPath("openssl"),
+  },
   { name: "redis", debian: "redis-server", suites: "Redis room store", present: () => onPath("redis-server") },
   { name: "ffmpeg", debian: "ffmpeg", suites: "recording checks", present: () => ["ffmpeg", "ffprobe"].every(onPath) },
 ];

@@ -1,6 +1,7 @@
-export { restCredentials, restPassword } from "./auth/rest-credentials.js";
 export { type Authenticate, staticCredentials } from "./auth/credentials.js";
+export { restCredentials, restPassword } from "./auth/rest-credentials.js";
 export { TurnError, type TurnErrorCode } from "./errors.js";
+export { PeerPolicy, type PeerPolicyOptions } from "./server/peer-policy.js";
 export {
   type AllocationInfo,
   createTurnServer,
@@ -9,10 +10,9 @@ export {
   type TurnServerEvents,
   type TurnServerOptions,
 } from "./server/server.js";
-export { PeerPolicy, type PeerPolicyOptions } from "./server/peer-policy.js";
+export { decodeErrorCode, ErrorCode } from "./stun/attributes/error-code.js";
+export { decodeXorAddress, encodeXorAddress, type TransportAddress } from "./stun/attributes/xor-address.js";
 export { AttributeType, MAGIC_COOKIE, StunClass, StunMethod } from "./stun/constants.js";
-export { type AttributeSlot, decodeMessage, looksLikeStun, MessageBuilder, StunMessage } from "./stun/message.js";
 export { fingerprintMatches } from "./stun/fingerprint.js";
 export { integrityMatches, integritySha256Matches, longTermKey, shortTermKey } from "./stun/integrity.js";
-export { decodeXorAddress, encodeXorAddress, type TransportAddress } from "./stun/attributes/xor-address.js";
-export { decodeErrorCode, ErrorCode } from "./stun/attributes/error-code.js";
+export { type AttributeSlot, decodeMessage, looksLikeStun, MessageBuilder, StunMessage } from "./stun/message.js";

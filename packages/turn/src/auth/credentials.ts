@@ -27,7 +27,10 @@ export function parseUser(spec: string, realm: string): [string, Buffer] {
   const secret = spec.slice(colon + 1);
   if (/^0x/i.test(secret)) {
     if (!/^0x[0-9a-f]{32}$/i.test(secret)) {
-      throw new TurnError("INVALID_OPTION", `--user "${name}": a 0x key must be 32 hex digits (an MD5), got "${secret}"`);
+      throw new TurnError(
+        "INVALID_OPTION",
+        `--user "${name}": a 0x key must be 32 hex digits (an MD5), got "${secret}"`,
+      );
     }
     return [name, Buffer.from(secret.slice(2), "hex")];
   }

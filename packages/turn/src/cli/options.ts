@@ -1,10 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
-import { isIP } from "node:net";
+import { BlockList, isIP } from "node:net";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { TurnError } from "../errors.js";
 import { addRange } from "../server/peer-policy.js";
 import type { TurnServerOptions } from "../server/server.js";
-import { BlockList } from "node:net";
 
 /**
  * coturn's turnserver flags, parsed with node:util's parseArgs (strict: an unknown flag is an error). Where coturn
@@ -107,12 +106,15 @@ export function parseCli(argv: string[]): CliConfig {
 
   const notices: string[] = [];
   for (const name of ignored) {
-    if (values[name] !== undefined) notices.push(`--${name} is accepted for coturn compatibility and has no effect here`);
+    if (values[name] !== undefined)
+      notices.push(`--${name} is accepted for coturn compatibility and has no effect here`);
   }
   const realm = values.realm ?? "parley";
   const listeningIps = (values["listening-ip"] ?? ["127.0.0.1"]).map((ip) => address("--listening-ip", ip));
   const relayIps = values["relay-ip"]?.map((ip) => address("--relay-ip", ip));
-  const externalIp = values["external-ip"]?.[0] ? address("--external-ip", values["external-ip"][0].split("/")[0]!) : undefined;
+  const externalIp = values["external-ip"]?.[0]
+    ? address("--external-ip", values["external-ip"][0].split("/")[0]!)
+    : undefined;
 
   if (values["use-auth-secret"] && !values["static-auth-secret"]?.length) {
     throw new TurnError("INVALID_OPTION", "--use-auth-secret needs at least one --static-auth-secret");
@@ -121,7 +123,10 @@ export function parseCli(argv: string[]): CliConfig {
     throw new TurnError("INVALID_OPTION", "--no-auth cannot be combined with --lt-cred-mech or --user");
   }
   if (values["no-auth"]) {
-    throw new TurnError("INVALID_OPTION", "--no-auth (an open relay) is not supported; use --user or --use-auth-secret");
+    throw new TurnError(
+      "INVALID_OPTION",
+      "--no-auth (an open relay) is not supported; use --user or --use-auth-secret",
+    );
   }
   for (const [flag, list] of [
     ["--denied-peer-ip", values["denied-peer-ip"]],

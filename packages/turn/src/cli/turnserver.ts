@@ -51,20 +51,33 @@ async function main(argv: string[]): Promise<number> {
     file = createWriteStream(config.logFile, { flags: "a" });
   }
   for (const notice of config.notices) log(`notice: ${notice}`);
-  if (config.mobility) log("notice: --mobility (RFC 8016) is not implemented yet; MOBILITY-TICKET is ignored, so clients keep working without mobility");
+  if (config.mobility)
+    log(
+      "notice: --mobility (RFC 8016) is not implemented yet; MOBILITY-TICKET is ignored, so clients keep working without mobility",
+    );
 
   const server = createTurnServer(config.server);
   if (config.verbose > 0) {
     server.on("allocation-created", (a) =>
-      log(`allocation created: user=${a.username} client=${a.client.transport}:${a.client.address}:${a.client.port} relay=${a.relay.address}:${a.relay.port} lifetime=${a.lifetime}`),
+      log(
+        `allocation created: user=${a.username} client=${a.client.transport}:${a.client.address}:${a.client.port} relay=${a.relay.address}:${a.relay.port} lifetime=${a.lifetime}`,
+      ),
     );
-    server.on("allocation-deleted", (a) => log(`allocation deleted (${a.reason}): user=${a.username} relay=${a.relay.address}:${a.relay.port}`));
-    server.on("auth-failure", (a) => log(`auth failure: ${a.client.address}:${a.client.port} user="${a.username}": ${a.reason}`));
+    server.on("allocation-deleted", (a) =>
+      log(`allocation deleted (${a.reason}): user=${a.username} relay=${a.relay.address}:${a.relay.port}`),
+    );
+    server.on("auth-failure", (a) =>
+      log(`auth failure: ${a.client.address}:${a.client.port} user="${a.username}": ${a.reason}`),
+    );
   }
   if (config.verbose > 1) {
     server.on("permission", (p) => log(`permission: user=${p.username} peer=${p.peer}`));
-    server.on("channel", (c) => log(`channel: user=${c.username} 0x${c.channel.toString(16)} -> ${c.peer.address}:${c.peer.port}`));
-    server.on("rejected", (r) => log(`rejected ${r.method} from ${r.client.address}:${r.client.port}: ${r.code} ${r.reason}`));
+    server.on("channel", (c) =>
+      log(`channel: user=${c.username} 0x${c.channel.toString(16)} -> ${c.peer.address}:${c.peer.port}`),
+    );
+    server.on("rejected", (r) =>
+      log(`rejected ${r.method} from ${r.client.address}:${r.client.port}: ${r.code} ${r.reason}`),
+    );
   }
   try {
     await server.listen();

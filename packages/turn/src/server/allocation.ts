@@ -51,7 +51,10 @@ export class Allocation {
   /** Token bucket with one second of burst: false means drop this packet (RFC 8656 allows dropping under load). */
   admit(bytes: number, now: number): boolean {
     if (this.maxBytesPerSecond === 0) return true;
-    this.tokens = Math.min(this.maxBytesPerSecond, this.tokens + ((now - this.tokensAt) / 1000) * this.maxBytesPerSecond);
+    this.tokens = Math.min(
+      this.maxBytesPerSecond,
+      this.tokens + ((now - this.tokensAt) / 1000) * this.maxBytesPerSecond,
+    );
     this.tokensAt = now;
     if (this.tokens < bytes) return false;
     this.tokens -= bytes;

@@ -68,7 +68,8 @@ export function addRange(list: BlockList, range: string): void {
   if (cidr) {
     const [net, bits] = [cidr[1]!, Number(cidr[2])];
     const type = familyOf(net, range);
-    if (bits > (type === "ipv4" ? 32 : 128)) throw new TurnError("INVALID_OPTION", `"${range}": prefix /${bits} is too long`);
+    if (bits > (type === "ipv4" ? 32 : 128))
+      throw new TurnError("INVALID_OPTION", `"${range}": prefix /${bits} is too long`);
     list.addSubnet(net, bits, type);
     return;
   }
@@ -76,7 +77,8 @@ export function addRange(list: BlockList, range: string): void {
   if (dash.length === 2) {
     const [first, last] = [dash[0]!.trim(), dash[1]!.trim()];
     const type = familyOf(first, range);
-    if (familyOf(last, range) !== type) throw new TurnError("INVALID_OPTION", `"${range}": both ends must be the same family`);
+    if (familyOf(last, range) !== type)
+      throw new TurnError("INVALID_OPTION", `"${range}": both ends must be the same family`);
     try {
       list.addRange(first, last, type);
     } catch {

@@ -386,7 +386,11 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
   }
 
   /** RFC 8489 §9.2.4 long-term credentials: a success, or the error response to send. */
-  private async authenticate(msg: StunMessage, link: ClientLink, fingerprint: boolean): Promise<Authenticated | Buffer> {
+  private async authenticate(
+    msg: StunMessage,
+    link: ClientLink,
+    fingerprint: boolean,
+  ): Promise<Authenticated | Buffer> {
     const challenge = (code: number, reason: string) => {
       this.emit("auth-failure", {
         client: { address: link.remoteAddress, port: link.remotePort },
@@ -484,12 +488,24 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
       return this.refuse(msg, link, ErrorCode.BadRequest, "REQUESTED-ADDRESS-FAMILY malformed", reply);
     }
     if (family && token) {
-      return this.refuse(msg, link, ErrorCode.BadRequest, "RESERVATION-TOKEN and REQUESTED-ADDRESS-FAMILY together", reply);
+      return this.refuse(
+        msg,
+        link,
+        ErrorCode.BadRequest,
+        "RESERVATION-TOKEN and REQUESTED-ADDRESS-FAMILY together",
+        reply,
+      );
     }
     const wantV6 = family ? family[0] === 0x02 : isIPv6(link.localAddress) && !link.localAddress.startsWith("::ffff:");
     const relayIp = this.relayIpFor(wantV6 ? 6 : 4);
     if (!relayIp) {
-      return this.refuse(msg, link, ErrorCode.AddressFamilyNotSupported, `no IPv${wantV6 ? 6 : 4} relay address`, reply);
+      return this.refuse(
+        msg,
+        link,
+        ErrorCode.AddressFamilyNotSupported,
+        `no IPv${wantV6 ? 6 : 4} relay address`,
+        reply,
+      );
     }
     const current = this.allocationsPerUser.get(auth.username) ?? 0;
     const userQuota = this.options.userQuota ?? 0;
@@ -506,7 +522,8 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     let reservation: Buffer | undefined;
     if (token) {
       relay = this.ports.claim(token);
-      if (!relay) return this.refuse(msg, link, ErrorCode.InsufficientCapacity, "reservation token unknown or expired", reply);
+      if (!relay)
+        return this.refuse(msg, link, ErrorCode.InsufficientCapacity, "reservation token unknown or expired", reply);
     } else {
       const reserveNext = evenPort !== undefined && evenPort.length >= 1 && (evenPort[0]! & 0x80) !== 0;
       const got = await this.ports.allocate(relayIp, { even: evenPort !== undefined, reserveNext });
@@ -550,7 +567,10 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     const b = new MessageBuilder(msg.method, StunClass.SuccessResponse, tid)
       .add(AttributeType.XorRelayedAddress, encodeXorAddress(relayed, tid))
       .add(AttributeType.Lifetime, u32(lifetime))
-      .add(AttributeType.XorMappedAddress, encodeXorAddress({ address: link.remoteAddress, port: link.remotePort }, tid));
+      .add(
+        AttributeType.XorMappedAddress,
+        encodeXorAddress({ address: link.remoteAddress, port: link.remotePort }, tid),
+      );
     if (reservation) b.add(AttributeType.ReservationToken, reservation);
     return this.seal(b, reply);
   }
@@ -562,7 +582,8 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     reply: { key: Buffer; fingerprint: boolean },
   ): Buffer {
     const allocation = this.allocations.get(link.key);
-    if (!allocation) return this.refuse(msg, link, ErrorCode.AllocationMismatch, "no allocation for this 5-tuple", reply);
+    if (!allocation)
+      return this.refuse(msg, link, ErrorCode.AllocationMismatch, "no allocation for this 5-tuple", reply);
     if (allocation.username !== auth.username) {
       return this.refuse(msg, link, ErrorCode.WrongCredentials, "allocation belongs to another user", reply);
     }
@@ -573,7 +594,10 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
       this.emit("allocation-refreshed", { ...this.info(allocation), lifetime });
     }
     return this.seal(
-      new MessageBuilder(msg.method, StunClass.SuccessResponse, msg.transactionId).add(AttributeType.Lifetime, u32(lifetime)),
+      new MessageBuilder(msg.method, StunClass.SuccessResponse, msg.transactionId).add(
+        AttributeType.Lifetime,
+        u32(lifetime),
+      ),
       reply,
     );
   }
@@ -585,7 +609,8 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     reply: { key: Buffer; fingerprint: boolean },
   ): Buffer {
     const allocation = this.allocations.get(link.key);
-    if (!allocation) return this.refuse(msg, link, ErrorCode.AllocationMismatch, "no allocation for this 5-tuple", reply);
+    if (!allocation)
+      return this.refuse(msg, link, ErrorCode.AllocationMismatch, "no allocation for this 5-tuple", reply);
     if (allocation.username !== auth.username) {
       return this.refuse(msg, link, ErrorCode.WrongCredentials, "allocation belongs to another user", reply);
     }
@@ -607,7 +632,13 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     const now = Date.now();
     for (const peer of peers) {
       if (!allocation.permissions.has(peer.address) && allocation.permissions.size >= MAX_PERMISSIONS) {
-        return this.refuse(msg, link, ErrorCode.InsufficientCapacity, `more than ${MAX_PERMISSIONS} permissions`, reply);
+        return this.refuse(
+          msg,
+          link,
+          ErrorCode.InsufficientCapacity,
+          `more than ${MAX_PERMISSIONS} permissions`,
+          reply,
+        );
       }
       allocation.permissions.set(peer.address, now + PERMISSION_LIFETIME_MS);
       this.emit("permission", { ...this.info(allocation), peer: peer.address });
@@ -622,7 +653,8 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     reply: { key: Buffer; fingerprint: boolean },
   ): Buffer {
     const allocation = this.allocations.get(link.key);
-    if (!allocation) return this.refuse(msg, link, ErrorCode.AllocationMismatch, "no allocation for this 5-tuple", reply);
+    if (!allocation)
+      return this.refuse(msg, link, ErrorCode.AllocationMismatch, "no allocation for this 5-tuple", reply);
     if (allocation.username !== auth.username) {
       return this.refuse(msg, link, ErrorCode.WrongCredentials, "allocation belongs to another user", reply);
     }
@@ -633,7 +665,13 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     }
     const channel = channelBuf.readUInt16BE(0);
     if (channel < MIN_CHANNEL || channel > MAX_CHANNEL) {
-      return this.refuse(msg, link, ErrorCode.BadRequest, `channel 0x${channel.toString(16)} outside 0x4000-0x7FFF`, reply);
+      return this.refuse(
+        msg,
+        link,
+        ErrorCode.BadRequest,
+        `channel 0x${channel.toString(16)} outside 0x4000-0x7FFF`,
+        reply,
+      );
     }
     let peer: TransportAddress;
     try {
