@@ -2,7 +2,7 @@
 // A run passes when coturn reports equal send and receive totals (what coturn's own CI looks at), not just exit 0.
 import { beforeAll, describe, expect, it } from "vitest";
 import { selfSignedCert, startCoturnPeer, startParleyTurn, uclientTotals } from "../helpers/parley-turn.js";
-import { runProgram } from "../helpers/programs.js";
+import { type RunningProgram, runProgram } from "../helpers/programs.js";
 import { hasTool } from "../helpers/require-tool.js";
 
 const run = hasTool("coturn") && hasTool("openssl");
@@ -11,11 +11,12 @@ describe.skipIf(!run)("turnutils_uclient against parley-turn (static users, real
   let port: number;
   let tlsPort: number;
   let peerPort: number;
+  let server: RunningProgram;
 
   beforeAll(async () => {
     const { cert, key } = selfSignedCert();
     // The line from our users' notes, with --allow-loopback-peers because this host is loopback-only.
-    const server = await startParleyTurn([
+    const started = await startParleyTurn([
       "--user=ninefingers:0xbc807ee29df3c9ffa736523fb2c4e8ee",
       "--user=gorst:hero",
       "-r",
@@ -28,8 +29,9 @@ describe.skipIf(!run)("turnutils_uclient against parley-turn (static users, real
       "--cipher-list=ALL",
       "--allow-loopback-peers",
     ]);
-    port = server.port;
-    tlsPort = server.tlsPort;
+    port = started.port;
+    tlsPort = started.tlsPort;
+    server = started.program;
     peerPort = (await startCoturnPeer()).port;
   });
 
@@ -78,6 +80,18 @@ describe.skipIf(!run)("turnutils_uclient against parley-turn (static users, real
 
   it("relays client-to-client through two allocations (-y)", async () => {
     expectPassed(await uclient(["-y", "-p", String(port)]), 4 * 10 * 170);
+  });
+
+  it("relays over RFC 6062 TCP allocations, client to client (-T), over TCP and TLS", async () => {
+    expectPassed(await uclient(["-T", "-p", String(port)]), 2 * 10 * 170);
+    expectPassed(await uclient(["-T", "-S", "-p", String(tlsPort)]), 2 * 10 * 170);
+  });
+
+  it("moves allocations to the client's new address with RFC 8016 mobility (-M)", async () => {
+    const before = server.output().match(/allocation moved \(mobility\)/g)?.length ?? 0;
+    expectPassed(await uclient(["-M", "-p", String(port)]), 2 * 10 * 170);
+    const after = server.output().match(/allocation moved \(mobility\)/g)?.length ?? 0;
+    expect(after).toBeGreaterThan(before);
   });
 
   it("carries 10 clients × 1000 messages", async () => {

@@ -180,6 +180,7 @@ export function parseCli(argv: string[]): CliConfig {
       maxAllocateLifetime: count("--max-allocate-lifetime", values["max-allocate-lifetime"], 3600),
       nonceLifetime: count("--stale-nonce", values["stale-nonce"], 600),
       fingerprint: values.fingerprint ?? false,
+      mobility: values.mobility ?? false,
       ...(values["no-software-attribute"] ? { software: false as const } : {}),
     },
     logFile: values["log-file"],

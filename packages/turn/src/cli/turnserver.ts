@@ -51,10 +51,6 @@ async function main(argv: string[]): Promise<number> {
     file = createWriteStream(config.logFile, { flags: "a" });
   }
   for (const notice of config.notices) log(`notice: ${notice}`);
-  if (config.mobility)
-    log(
-      "notice: --mobility (RFC 8016) is not implemented yet; MOBILITY-TICKET is ignored, so clients keep working without mobility",
-    );
 
   const server = createTurnServer(config.server);
   if (config.verbose > 0) {
@@ -65,6 +61,11 @@ async function main(argv: string[]): Promise<number> {
     );
     server.on("allocation-deleted", (a) =>
       log(`allocation deleted (${a.reason}): user=${a.username} relay=${a.relay.address}:${a.relay.port}`),
+    );
+    server.on("allocation-moved", (a) =>
+      log(
+        `allocation moved (mobility): user=${a.username} from ${a.from.address}:${a.from.port} to ${a.client.address}:${a.client.port}`,
+      ),
     );
     server.on("auth-failure", (a) =>
       log(`auth failure: ${a.client.address}:${a.client.port} user="${a.username}": ${a.reason}`),

@@ -1,3 +1,4 @@
+import type { Server, Socket } from "node:net";
 import type { ClientLink } from "./client-link.js";
 import type { RelaySocket } from "./relay-ports.js";
 
@@ -13,15 +14,35 @@ export interface ChannelBinding {
   expiresAt: number;
 }
 
-/** Permissions and channels one allocation may hold: generous for real use, bounded against abuse. */
+/** An RFC 6062 TCP connection between the relay and a peer, identified by CONNECTION-ID. */
+export interface PeerConnection {
+  id: number;
+  socket: Socket;
+  peer: PeerAddress;
+  peerKey: string;
+  /** Closes the peer connection if no ConnectionBind arrives in time (RFC 6062 §5.3, §5.4: 30 s). */
+  timer: NodeJS.Timeout | undefined;
+  bound: boolean;
+}
+
+/** The relayed side of an allocation: a UDP socket (RFC 8656) or a TCP listener (RFC 6062). */
+export type Relay =
+  | { kind: "udp"; address: string; port: number; socket: RelaySocket["socket"] }
+  | { kind: "tcp"; address: string; port: number; server: Server };
+
+/** Permissions, channels and TCP connections one allocation may hold: generous for real use, bounded for abuse. */
 export const MAX_PERMISSIONS = 1024;
 export const MAX_CHANNELS = 4096;
+export const MAX_PEER_CONNECTIONS = 256;
 
 /** RFC 8656 §2.2: a relayed transport address bound to one client 5-tuple, with its permissions and channels. */
 export class Allocation {
   readonly permissions = new Map<string, number>();
   readonly channels = new Map<number, ChannelBinding>();
   readonly channelsByPeer = new Map<string, ChannelBinding>();
+  readonly peerConnections = new Map<number, PeerConnection>();
+  /** RFC 8016 mobility ticket, when the client asked for one. */
+  ticket: string | undefined;
   expiresAt: number;
   bytesToPeer = 0;
   bytesFromPeer = 0;
@@ -29,8 +50,9 @@ export class Allocation {
   private tokensAt = Date.now();
 
   constructor(
-    readonly link: ClientLink,
-    readonly relay: RelaySocket,
+    /** The client's 5-tuple; changes only when RFC 8016 mobility moves the allocation. */
+    public link: ClientLink,
+    readonly relay: Relay,
     readonly username: string,
     readonly key: Buffer,
     /** Transaction id of the Allocate that made it, so a retransmission gets a success again (RFC 8656 §7.2). */
@@ -73,6 +95,12 @@ export class Allocation {
   }
 
   close(): void {
-    this.relay.socket.close();
+    if (this.relay.kind === "udp") this.relay.socket.close();
+    else this.relay.server.close();
+    for (const conn of this.peerConnections.values()) {
+      clearTimeout(conn.timer);
+      conn.socket.destroy();
+    }
+    this.peerConnections.clear();
   }
 }

@@ -12,4 +12,6 @@ export interface ClientLink {
   send(data: Buffer): void;
   /** Closes a TCP/TLS connection; a no-op for UDP. */
   close(): void;
+  /** TCP/TLS only: turn this connection into a raw pipe to a peer connection (RFC 6062 ConnectionBind). */
+  pipeTo?: (peer: import("node:net").Socket) => void;
 }

@@ -1,6 +1,6 @@
 import { randomBytes, randomInt } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
-import { isIPv6 } from "node:net";
+import { createServer, isIPv6, type Server } from "node:net";
 
 export interface RelaySocket {
   socket: Socket;
@@ -49,6 +49,25 @@ export class RelayPorts {
       const token = randomBytes(8);
       this.reservations.set(token.toString("hex"), { relay: next, expiresAt: Date.now() + RESERVATION_MS });
       return { relay, token };
+    }
+    return undefined;
+  }
+
+  /** Binds a TCP listener for an RFC 6062 allocation; undefined when no port in the range is free. */
+  async allocateTcp(address: string): Promise<{ server: Server; address: string; port: number } | undefined> {
+    for (let attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
+      const port = randomInt(this.minPort, this.maxPort + 1);
+      const server = createServer({ noDelay: true, pauseOnConnect: true });
+      const ok = await new Promise<boolean>((resolve) => {
+        server.once("error", () => resolve(false));
+        server.listen({ host: address, port, ipv6Only: isIPv6(address) }, () => resolve(true));
+      });
+      if (ok) {
+        server.removeAllListeners("error");
+        server.on("error", () => {});
+        return { server, address, port };
+      }
+      server.close();
     }
     return undefined;
   }

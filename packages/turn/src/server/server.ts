@@ -1,5 +1,12 @@
+import { randomBytes, randomInt } from "node:crypto";
 import type { Socket as DgramSocket, RemoteInfo } from "node:dgram";
-import { createServer as createTcpServer, isIPv6, type Server as NetServer, type Socket } from "node:net";
+import {
+  createServer as createTcpServer,
+  isIPv6,
+  type Server as NetServer,
+  type Socket,
+  connect as tcpConnect,
+} from "node:net";
 import { createServer as createTlsServer, type TlsOptions } from "node:tls";
 import { EventEmitter } from "eventemitter3";
 import { type Authenticate, staticCredentials } from "../auth/credentials.js";
@@ -14,7 +21,15 @@ import { decodeMessage, looksLikeStun, MessageBuilder, type StunMessage } from "
 import { methodName } from "../stun/message-type.js";
 import { StreamFramer } from "../transport/stream-framer.js";
 import { bindUdp, type UdpEndpoint } from "../transport/udp.js";
-import { Allocation, MAX_CHANNELS, MAX_PERMISSIONS, type PeerAddress } from "./allocation.js";
+import {
+  Allocation,
+  MAX_CHANNELS,
+  MAX_PEER_CONNECTIONS,
+  MAX_PERMISSIONS,
+  type PeerAddress,
+  type PeerConnection,
+  type Relay,
+} from "./allocation.js";
 import { answerBinding } from "./binding.js";
 import type { ClientLink } from "./client-link.js";
 import { NonceIssuer } from "./nonce.js";
@@ -71,6 +86,8 @@ export interface TurnServerOptions {
   fingerprint?: boolean;
   /** Largest amount of unsent data a TCP/TLS connection may queue before it is closed. Default 1 MiB. */
   maxStreamBacklog?: number;
+  /** RFC 8016 mobility (coturn's --mobility): an allocation can move to a new 5-tuple with its ticket. */
+  mobility?: boolean;
 }
 
 export interface TurnServerCounters {
@@ -96,6 +113,8 @@ export interface AllocationInfo {
 export interface TurnServerEvents {
   "allocation-created": (info: AllocationInfo & { lifetime: number }) => void;
   "allocation-refreshed": (info: AllocationInfo & { lifetime: number }) => void;
+  /** RFC 8016: the allocation moved to a new client 5-tuple (`client` is the new one). */
+  "allocation-moved": (info: AllocationInfo & { from: { address: string; port: number } }) => void;
   /** Removed: `reason` is "expired", "refresh-zero" or "closed". */
   "allocation-deleted": (info: AllocationInfo & { reason: string }) => void;
   permission: (info: AllocationInfo & { peer: string }) => void;
@@ -107,6 +126,11 @@ export interface TurnServerEvents {
 
 const knownAttributeTypes = new Set<number>(Object.values(AttributeType));
 const TRANSPORT_UDP = 17;
+const TRANSPORT_TCP = 6;
+/** RFC 6062 §5.2-§5.4: how long a peer connection waits for its ConnectionBind, and a Connect for the peer. */
+const CONNECTION_BIND_TIMEOUT_MS = 30_000;
+/** Peer bytes held for a data connection that has sent ConnectionBind but not yet been answered. */
+const MAX_PENDING_RAW = 64 * 1024;
 const DEFAULT_LIFETIME = 600;
 const PERMISSION_LIFETIME_MS = 300_000;
 const CHANNEL_LIFETIME_MS = 600_000;
@@ -132,6 +156,8 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
   private readonly connections = new Set<Socket>();
   private readonly allocations = new Map<string, Allocation>();
   private readonly allocationsPerUser = new Map<string, number>();
+  private readonly peerConnections = new Map<number, { allocation: Allocation; conn: PeerConnection }>();
+  private readonly tickets = new Map<string, Allocation>();
   private readonly rate = new Map<string, { windowStart: number; count: number }>();
   private readonly nonces: NonceIssuer;
   private readonly policy: PeerPolicy;
@@ -269,6 +295,10 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     this.connections.add(socket);
     const framer = new StreamFramer();
     const maxBacklog = this.options.maxStreamBacklog ?? 1024 * 1024;
+    // RFC 6062 data connection: after ConnectionBind the stream stops being STUN and carries raw peer bytes.
+    let raw: "no" | "binding" | "piped" = "no";
+    let pendingRaw: Buffer[] = [];
+    let pendingRawBytes = 0;
     const link: ClientLink = {
       transport,
       remoteAddress: socket.remoteAddress ?? "",
@@ -283,17 +313,39 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
         else socket.write(buf);
       },
       close: () => socket.destroy(),
+      pipeTo: (peer: Socket) => {
+        raw = "piped";
+        const early = [framer.drain(), ...pendingRaw];
+        pendingRaw = [];
+        for (const chunk of early) if (chunk.length) peer.write(chunk);
+        socket.pipe(peer);
+        peer.pipe(socket);
+        peer.resume();
+        socket.once("close", () => peer.destroy());
+        peer.once("close", () => socket.destroy());
+      },
     };
     socket.on("data", (chunk) => {
+      if (raw === "piped") return; // pipe() has taken over
+      if (raw === "binding") {
+        pendingRawBytes += chunk.length;
+        if (pendingRawBytes > MAX_PENDING_RAW) socket.destroy();
+        else pendingRaw.push(chunk);
+        return;
+      }
       const ok = framer.push(chunk, (frame) => {
         this.counters.packetsIn++;
         if (isChannelData(frame)) {
           const allocation = this.allocations.get(link.key);
           if (allocation) this.relayChannelData(allocation, frame);
           else this.counters.dropped++;
-        } else {
-          this.onStun(frame, link);
+          return undefined;
         }
+        // 0x000b ConnectionBind request: everything after it on this connection is peer data.
+        const isBind = frame.length >= 2 && frame.readUInt16BE(0) === StunMethod.ConnectionBind;
+        if (isBind) raw = "binding";
+        this.onStun(frame, link);
+        return isBind ? "stop" : undefined;
       });
       if (!ok) {
         this.counters.dropped++;
@@ -364,7 +416,9 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
       msg.method === StunMethod.Allocate ||
       msg.method === StunMethod.Refresh ||
       msg.method === StunMethod.CreatePermission ||
-      msg.method === StunMethod.ChannelBind;
+      msg.method === StunMethod.ChannelBind ||
+      msg.method === StunMethod.Connect ||
+      msg.method === StunMethod.ConnectionBind;
     if (!isTurnMethod) {
       return this.refuse(msg, link, ErrorCode.BadRequest, `method ${methodName(msg.method)} is not supported`, {
         fingerprint,
@@ -380,6 +434,10 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
         return this.onRefresh(msg, link, auth, reply);
       case StunMethod.CreatePermission:
         return this.onCreatePermission(msg, link, auth, reply);
+      case StunMethod.Connect:
+        return this.onConnect(msg, link, auth, reply);
+      case StunMethod.ConnectionBind:
+        return this.onConnectionBind(msg, link, auth, reply);
       default:
         return this.onChannelBind(msg, link, auth, reply);
     }
@@ -469,12 +527,22 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     if (!transport || transport.length !== 4) {
       return this.refuse(msg, link, ErrorCode.BadRequest, "REQUESTED-TRANSPORT missing or malformed", reply);
     }
-    if (transport[0] !== TRANSPORT_UDP) {
+    const tcpRelay = transport[0] === TRANSPORT_TCP;
+    if (transport[0] !== TRANSPORT_UDP && !tcpRelay) {
       return this.refuse(
         msg,
         link,
         ErrorCode.UnsupportedTransportProtocol,
-        `REQUESTED-TRANSPORT ${transport[0]} is not UDP (17)`,
+        `REQUESTED-TRANSPORT ${transport[0]} is neither UDP (17) nor TCP (6)`,
+        reply,
+      );
+    }
+    if (tcpRelay && !link.stream) {
+      return this.refuse(
+        msg,
+        link,
+        ErrorCode.BadRequest,
+        "a TCP relay (RFC 6062) needs a TCP or TLS connection",
         reply,
       );
     }
@@ -518,22 +586,29 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
       return this.refuse(msg, link, ErrorCode.AllocationQuotaReached, "allocation quota reached", reply);
     }
 
-    let relay: import("./relay-ports.js").RelaySocket | undefined;
+    let relay: Relay;
     let reservation: Buffer | undefined;
-    if (token) {
-      relay = this.ports.claim(token);
-      if (!relay)
+    if (tcpRelay) {
+      const got = await this.ports.allocateTcp(relayIp);
+      if (!got) return this.refuse(msg, link, ErrorCode.InsufficientCapacity, "no relay port available", reply);
+      relay = { kind: "tcp", ...got };
+    } else if (token) {
+      const claimed = this.ports.claim(token);
+      if (!claimed) {
         return this.refuse(msg, link, ErrorCode.InsufficientCapacity, "reservation token unknown or expired", reply);
+      }
+      relay = { kind: "udp", ...claimed };
     } else {
       const reserveNext = evenPort !== undefined && evenPort.length >= 1 && (evenPort[0]! & 0x80) !== 0;
       const got = await this.ports.allocate(relayIp, { even: evenPort !== undefined, reserveNext });
       if (!got) return this.refuse(msg, link, ErrorCode.InsufficientCapacity, "no relay port available", reply);
-      relay = got.relay;
+      relay = { kind: "udp", ...got.relay };
       reservation = got.token;
     }
     // The await above may have let a retransmission or a close in; recheck before committing.
     if (this.state !== "listening" || this.allocations.has(link.key)) {
-      relay.socket.close();
+      if (relay.kind === "udp") relay.socket.close();
+      else relay.server.close();
       return this.refuse(msg, link, ErrorCode.AllocationMismatch, "allocation already exists for this 5-tuple", reply);
     }
     const lifetime = this.grantLifetime(msg, DEFAULT_LIFETIME);
@@ -546,7 +621,9 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
       lifetime,
       this.options.maxBytesPerSecond ?? 0,
     );
-    relay.socket.on("message", (data, from) => this.onPeerData(allocation, data, from));
+    if (relay.kind === "udp") relay.socket.on("message", (data, from) => this.onPeerData(allocation, data, from));
+    else relay.server.on("connection", (socket) => this.onPeerTcpConnection(allocation, socket));
+    if (this.options.mobility && msg.has(AttributeType.MobilityTicket)) this.issueTicket(allocation);
     this.allocations.set(link.key, allocation);
     this.allocationsPerUser.set(auth.username, current + 1);
     this.counters.allocations++;
@@ -572,6 +649,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
         encodeXorAddress({ address: link.remoteAddress, port: link.remotePort }, tid),
       );
     if (reservation) b.add(AttributeType.ReservationToken, reservation);
+    if (allocation.ticket) b.add(AttributeType.MobilityTicket, Buffer.from(allocation.ticket, "hex"));
     return this.seal(b, reply);
   }
 
@@ -581,25 +659,38 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     auth: Authenticated,
     reply: { key: Buffer; fingerprint: boolean },
   ): Buffer {
-    const allocation = this.allocations.get(link.key);
+    let allocation = this.allocations.get(link.key);
+    const ticket = this.options.mobility ? msg.get(AttributeType.MobilityTicket) : undefined;
+    if (!allocation && ticket && ticket.length > 0) {
+      // RFC 8016 §3.3: a Refresh from a new 5-tuple carrying the ticket moves the allocation there.
+      const moving = this.tickets.get(ticket.toString("hex"));
+      if (moving && moving.username === auth.username && moving.link.transport === link.transport) {
+        const from = { address: moving.link.remoteAddress, port: moving.link.remotePort };
+        this.allocations.delete(moving.link.key);
+        moving.link = link;
+        this.allocations.set(link.key, moving);
+        allocation = moving;
+        this.emit("allocation-moved", { ...this.info(moving), from });
+      }
+    }
     if (!allocation)
       return this.refuse(msg, link, ErrorCode.AllocationMismatch, "no allocation for this 5-tuple", reply);
     if (allocation.username !== auth.username) {
       return this.refuse(msg, link, ErrorCode.WrongCredentials, "allocation belongs to another user", reply);
     }
+    if (ticket && allocation.ticket) this.issueTicket(allocation);
     const lifetime = this.grantLifetime(msg, DEFAULT_LIFETIME);
     if (lifetime === 0) this.deleteAllocation(allocation, "refresh-zero");
     else {
       allocation.expiresAt = Date.now() + lifetime * 1000;
       this.emit("allocation-refreshed", { ...this.info(allocation), lifetime });
     }
-    return this.seal(
-      new MessageBuilder(msg.method, StunClass.SuccessResponse, msg.transactionId).add(
-        AttributeType.Lifetime,
-        u32(lifetime),
-      ),
-      reply,
+    const b = new MessageBuilder(msg.method, StunClass.SuccessResponse, msg.transactionId).add(
+      AttributeType.Lifetime,
+      u32(lifetime),
     );
+    if (lifetime > 0 && allocation.ticket) b.add(AttributeType.MobilityTicket, Buffer.from(allocation.ticket, "hex"));
+    return this.seal(b, reply);
   }
 
   private onCreatePermission(
@@ -733,13 +824,14 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
 
   private sendToPeer(allocation: Allocation, data: Buffer, address: string, port: number): void {
     const now = Date.now();
-    if (!allocation.hasPermission(address, now) || !allocation.admit(data.length, now)) {
+    const relay = allocation.relay;
+    if (relay.kind !== "udp" || !allocation.hasPermission(address, now) || !allocation.admit(data.length, now)) {
       this.counters.relayDropped++;
       return;
     }
     allocation.bytesToPeer += data.length;
     this.counters.relayedToPeer++;
-    allocation.relay.socket.send(data, port, address);
+    relay.socket.send(data, port, address);
   }
 
   private onPeerData(allocation: Allocation, data: Buffer, from: RemoteInfo): void {
@@ -764,7 +856,146 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     allocation.link.send(indication);
   }
 
+  // ---- RFC 6062 TCP relay -----------------------------------------------------------------------------------------
+
+  private async onConnect(
+    msg: StunMessage,
+    link: ClientLink,
+    auth: Authenticated,
+    reply: { key: Buffer; fingerprint: boolean },
+  ): Promise<Buffer> {
+    const allocation = this.allocations.get(link.key);
+    if (!allocation)
+      return this.refuse(msg, link, ErrorCode.AllocationMismatch, "no allocation for this 5-tuple", reply);
+    if (allocation.username !== auth.username) {
+      return this.refuse(msg, link, ErrorCode.WrongCredentials, "allocation belongs to another user", reply);
+    }
+    if (allocation.relay.kind !== "tcp") {
+      return this.refuse(msg, link, ErrorCode.BadRequest, "Connect needs a TCP allocation (RFC 6062)", reply);
+    }
+    const peerBuf = msg.get(AttributeType.XorPeerAddress);
+    if (!peerBuf) return this.refuse(msg, link, ErrorCode.BadRequest, "no XOR-PEER-ADDRESS", reply);
+    let peer: TransportAddress;
+    try {
+      peer = decodeXorAddress(peerBuf, msg.transactionId);
+    } catch (err) {
+      return this.refuse(msg, link, ErrorCode.BadRequest, (err as Error).message, reply);
+    }
+    const denied = this.peerDenied(peer, allocation);
+    if (denied) return this.refuse(msg, link, denied.code, denied.reason, reply);
+    if (!allocation.hasPermission(peer.address, Date.now())) {
+      return this.refuse(msg, link, ErrorCode.Forbidden, `no permission for ${peer.address}`, reply);
+    }
+    const peerKey = `${peer.address}|${peer.port}`;
+    for (const conn of allocation.peerConnections.values()) {
+      if (conn.peerKey === peerKey) {
+        return this.refuse(msg, link, ErrorCode.ConnectionAlreadyExists, `already connected to ${peer.address}`, reply);
+      }
+    }
+    if (allocation.peerConnections.size >= MAX_PEER_CONNECTIONS) {
+      return this.refuse(msg, link, ErrorCode.InsufficientCapacity, "too many peer connections", reply);
+    }
+    const relayAddress = allocation.relay.address;
+    const socket = await new Promise<Socket | undefined>((resolve) => {
+      const s = tcpConnect({ host: peer.address, port: peer.port, localAddress: relayAddress, noDelay: true });
+      const timer = setTimeout(() => {
+        s.destroy();
+        resolve(undefined);
+      }, CONNECTION_BIND_TIMEOUT_MS);
+      s.once("connect", () => {
+        clearTimeout(timer);
+        s.pause();
+        resolve(s);
+      });
+      s.once("error", () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      });
+    });
+    if (!socket) {
+      return this.refuse(msg, link, ErrorCode.ConnectionTimeoutOrFailure, `cannot connect to ${peer.address}`, reply);
+    }
+    if (this.allocations.get(link.key) !== allocation) {
+      socket.destroy();
+      return this.refuse(msg, link, ErrorCode.AllocationMismatch, "allocation went away during Connect", reply);
+    }
+    const conn = this.addPeerConnection(allocation, socket, { address: peer.address, port: peer.port });
+    const b = new MessageBuilder(msg.method, StunClass.SuccessResponse, msg.transactionId);
+    return this.seal(b.add(AttributeType.ConnectionId, u32(conn.id)), reply);
+  }
+
+  private onConnectionBind(
+    msg: StunMessage,
+    link: ClientLink,
+    auth: Authenticated,
+    reply: { key: Buffer; fingerprint: boolean },
+  ): undefined {
+    const idBuf = msg.get(AttributeType.ConnectionId);
+    const entry = idBuf?.length === 4 ? this.peerConnections.get(idBuf.readUInt32BE(0)) : undefined;
+    const fail = (code: number, reason: string) => {
+      link.send(this.refuse(msg, link, code, reason, reply));
+      link.close();
+      return undefined;
+    };
+    if (!link.pipeTo) return fail(ErrorCode.BadRequest, "ConnectionBind needs a TCP or TLS connection");
+    if (!entry || entry.conn.bound) return fail(ErrorCode.BadRequest, "unknown or already bound CONNECTION-ID");
+    if (entry.allocation.username !== auth.username) {
+      return fail(ErrorCode.WrongCredentials, "connection belongs to another user");
+    }
+    entry.conn.bound = true;
+    clearTimeout(entry.conn.timer);
+    // The success must reach the client before any peer byte, so it is sent here rather than returned.
+    link.send(this.seal(new MessageBuilder(msg.method, StunClass.SuccessResponse, msg.transactionId), reply));
+    link.pipeTo(entry.conn.socket);
+    return undefined;
+  }
+
+  /** RFC 6062 §5.3: a peer connected to the relay; tell the client with ConnectionAttempt if it has a permission. */
+  private onPeerTcpConnection(allocation: Allocation, socket: Socket): void {
+    const address = socket.remoteAddress ?? "";
+    if (!allocation.hasPermission(address, Date.now()) || allocation.peerConnections.size >= MAX_PEER_CONNECTIONS) {
+      this.counters.relayDropped++;
+      socket.destroy();
+      return;
+    }
+    const conn = this.addPeerConnection(allocation, socket, { address, port: socket.remotePort ?? 0 });
+    const tid = randomBytes(12);
+    const attempt = new MessageBuilder(StunMethod.ConnectionAttempt, StunClass.Indication, tid)
+      .add(AttributeType.ConnectionId, u32(conn.id))
+      .add(AttributeType.XorPeerAddress, encodeXorAddress(conn.peer, tid))
+      .build({ fingerprint: this.options.fingerprint === true });
+    allocation.link.send(attempt);
+  }
+
+  private addPeerConnection(allocation: Allocation, socket: Socket, peer: PeerAddress): PeerConnection {
+    let id = randomInt(1, 0xffffffff);
+    while (this.peerConnections.has(id)) id = randomInt(1, 0xffffffff);
+    const conn: PeerConnection = {
+      id,
+      socket,
+      peer,
+      peerKey: `${peer.address}|${peer.port}`,
+      bound: false,
+      timer: setTimeout(() => socket.destroy(), CONNECTION_BIND_TIMEOUT_MS),
+    };
+    socket.on("error", () => {});
+    socket.once("close", () => {
+      clearTimeout(conn.timer);
+      allocation.peerConnections.delete(id);
+      this.peerConnections.delete(id);
+    });
+    allocation.peerConnections.set(id, conn);
+    this.peerConnections.set(id, { allocation, conn });
+    return conn;
+  }
+
   // ---- helpers ----------------------------------------------------------------------------------------------------
+
+  private issueTicket(allocation: Allocation): void {
+    if (allocation.ticket) this.tickets.delete(allocation.ticket);
+    allocation.ticket = randomBytes(16).toString("hex");
+    this.tickets.set(allocation.ticket, allocation);
+  }
 
   private peerDenied(peer: TransportAddress, allocation: Allocation): { code: number; reason: string } | undefined {
     const relayV6 = isIPv6(allocation.relay.address);
@@ -802,6 +1033,8 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     const n = (this.allocationsPerUser.get(allocation.username) ?? 1) - 1;
     if (n <= 0) this.allocationsPerUser.delete(allocation.username);
     else this.allocationsPerUser.set(allocation.username, n);
+    if (allocation.ticket) this.tickets.delete(allocation.ticket);
+    for (const id of allocation.peerConnections.keys()) this.peerConnections.delete(id);
     allocation.close();
     this.emit("allocation-deleted", { ...this.info(allocation), reason });
   }

@@ -8,8 +8,11 @@ import { HEADER_LENGTH, MAX_MESSAGE_LENGTH } from "../stun/constants.js";
 export class StreamFramer {
   private pending: Buffer = Buffer.alloc(0);
 
-  /** Appends `chunk` and calls `onFrame` for every whole frame; returns false on a framing error. */
-  push(chunk: Buffer, onFrame: (frame: Buffer) => void): boolean {
+  /**
+   * Appends `chunk` and calls `onFrame` for every whole frame; returns false on a framing error. When `onFrame`
+   * returns "stop" the rest stays buffered unparsed (RFC 6062: after ConnectionBind the stream is raw peer data).
+   */
+  push(chunk: Buffer, onFrame: (frame: Buffer) => undefined | "stop"): boolean {
     let buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     for (;;) {
       if (buf.length < 4) break;
@@ -21,12 +24,20 @@ export class StreamFramer {
       if (size > MAX_MESSAGE_LENGTH + 4) return false;
       if (buf.length < size) break;
       // ChannelData's own length excludes the stream padding; hand over the unpadded frame.
-      onFrame(kind === 0x40 ? buf.subarray(0, 4 + buf.readUInt16BE(2)) : buf.subarray(0, size));
+      const stop = onFrame(kind === 0x40 ? buf.subarray(0, 4 + buf.readUInt16BE(2)) : buf.subarray(0, size));
       buf = buf.subarray(size);
+      if (stop === "stop") break;
     }
     // Copy the remainder so the (possibly large) chunk it points into can be freed.
     this.pending = buf.length === 0 ? Buffer.alloc(0) : Buffer.from(buf);
     return true;
+  }
+
+  /** Returns and forgets the buffered bytes. */
+  drain(): Buffer {
+    const rest = this.pending;
+    this.pending = Buffer.alloc(0);
+    return rest;
   }
 
   get bufferedBytes(): number {
