@@ -524,7 +524,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
       return this.refuse(msg, link, ErrorCode.AllocationMismatch, "allocation already exists for this 5-tuple", reply);
     }
     const transport = msg.get(AttributeType.RequestedTransport);
-    if (!transport || transport.length !== 4) {
+    if (transport?.length !== 4) {
       return this.refuse(msg, link, ErrorCode.BadRequest, "REQUESTED-TRANSPORT missing or malformed", reply);
     }
     const tcpRelay = transport[0] === TRANSPORT_TCP;
@@ -751,7 +751,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     }
     const channelBuf = msg.get(AttributeType.ChannelNumber);
     const peerBuf = msg.get(AttributeType.XorPeerAddress);
-    if (!channelBuf || channelBuf.length !== 4 || !peerBuf) {
+    if (channelBuf?.length !== 4 || !peerBuf) {
       return this.refuse(msg, link, ErrorCode.BadRequest, "CHANNEL-NUMBER or XOR-PEER-ADDRESS missing", reply);
     }
     const channel = channelBuf.readUInt16BE(0);
