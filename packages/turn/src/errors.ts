@@ -7,13 +7,19 @@ export type TurnErrorCode =
   | "STUN_TOO_LARGE"
   | "INVALID_OPTION"
   | "LISTEN_FAILED"
-  | "CLOSED";
+  | "CLOSED"
+  | "CONNECT_FAILED"
+  | "TIMEOUT"
+  | "ERROR_RESPONSE"
+  | "AUTH_FAILED";
 
 export class TurnError extends Error {
   override readonly name = "TurnError";
   constructor(
     readonly code: TurnErrorCode,
     message: string,
+    /** For ERROR_RESPONSE and AUTH_FAILED: the STUN error code the server answered with (401, 403, 437, …). */
+    readonly stunCode?: number,
   ) {
     super(message);
   }

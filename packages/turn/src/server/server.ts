@@ -425,6 +425,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
       });
     }
     const auth = await this.authenticate(msg, link, fingerprint);
+    if (auth === null) return undefined; // over the unauthenticated rate: dropped unanswered
     if (Buffer.isBuffer(auth)) return auth;
     const reply = { key: auth.key, fingerprint };
     switch (msg.method) {
@@ -443,12 +444,12 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     }
   }
 
-  /** RFC 8489 §9.2.4 long-term credentials: a success, or the error response to send. */
+  /** RFC 8489 §9.2.4 long-term credentials: a success, the error response to send, or null to drop (rate limit). */
   private async authenticate(
     msg: StunMessage,
     link: ClientLink,
     fingerprint: boolean,
-  ): Promise<Authenticated | Buffer> {
+  ): Promise<Authenticated | Buffer | null> {
     const challenge = (code: number, reason: string) => {
       this.emit("auth-failure", {
         client: { address: link.remoteAddress, port: link.remotePort },
@@ -464,7 +465,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
       });
     };
     if (msg.integrityOffset === -1) {
-      if (!this.admitUnauthenticated(link.remoteAddress)) return Buffer.alloc(0);
+      if (!this.admitUnauthenticated(link.remoteAddress)) return null;
       return challenge(ErrorCode.Unauthorized, "authentication required");
     }
     const usernameBuf = msg.get(AttributeType.Username);
@@ -480,7 +481,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     }
     const nonceState = this.nonces.check(nonceBuf.toString("utf8"), link.remoteAddress);
     if (nonceState !== "ok") {
-      if (!this.admitUnauthenticated(link.remoteAddress)) return Buffer.alloc(0);
+      if (!this.admitUnauthenticated(link.remoteAddress)) return null;
       return challenge(ErrorCode.StaleNonce, nonceState === "stale" ? "nonce expired" : "nonce not issued here");
     }
     const username = usernameBuf.toString("utf8");
@@ -488,7 +489,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     const keys = realm === this.realm ? await this.authenticateUser(username, realm) : [];
     const key = keys.find((k) => integrityMatches(msg, k));
     if (!key) {
-      if (!this.admitUnauthenticated(link.remoteAddress)) return Buffer.alloc(0);
+      if (!this.admitUnauthenticated(link.remoteAddress)) return null;
       return challenge(ErrorCode.Unauthorized, keys.length ? "wrong credentials" : "unknown user or realm");
     }
     return { username, key };

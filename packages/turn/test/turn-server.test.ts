@@ -1,0 +1,274 @@
+import { randomBytes } from "node:crypto";
+import { createSocket } from "node:dgram";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  AttributeType,
+  createTurnServer,
+  decodeErrorCode,
+  decodeMessage,
+  MessageBuilder,
+  restCredentials,
+  StunClass,
+  StunMethod,
+  TurnClient,
+  type TurnError,
+  type TurnServer,
+  type TurnServerOptions,
+} from "../src/index.js";
+
+const cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+async function server(options: TurnServerOptions = {}): Promise<TurnServer> {
+  const s = await createTurnServer({
+    listeningIps: ["127.0.0.1"],
+    listeningPort: 0,
+    realm: "north.gov",
+    users: ["alice:secret", "bob:hunter2"],
+    peerPolicy: { allowLoopback: true },
+    ...options,
+  }).listen();
+  cleanup.push(() => s.close());
+  return s;
+}
+
+async function client(s: TurnServer, transport: "udp" | "tcp" = "udp", username = "alice", password = "secret") {
+  const port = s.addresses.find((a) => a.transport === transport)!.port;
+  const c = await TurnClient.connect({ host: "127.0.0.1", port, transport, username, password, timeoutMs: 3000 });
+  cleanup.push(() => c.close());
+  return c;
+}
+
+const nextData = (c: TurnClient) =>
+  new Promise<{ data: Buffer; peer: { address: string; port: number } }>((resolve) =>
+    c.once("data", (data, peer) => resolve({ data, peer })),
+  );
+
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (err: TurnError) => err,
+  );
+
+describe("TURN relaying between two allocations", () => {
+  for (const transport of ["udp", "tcp"] as const) {
+    it(`carries data both ways with Send/Data indications and with channels (${transport})`, async () => {
+      const s = await server();
+      const a = await client(s, transport);
+      const b = await client(s, transport, "bob", "hunter2");
+      const ra = (await a.allocate()).relayed;
+      const rb = (await b.allocate()).relayed;
+      await a.createPermission(rb.address);
+      await b.createPermission(ra.address);
+
+      const atB = nextData(b);
+      a.send(rb, Buffer.from("via send indication"));
+      expect((await atB).data.toString()).toBe("via send indication");
+      expect((await atB).peer).toEqual({ address: ra.address, port: ra.port });
+
+      await a.bindChannel(rb);
+      await b.bindChannel(ra);
+      const atA = nextData(a);
+      b.send(ra, Buffer.from("via channel, 7 bytes padded"));
+      expect((await atA).data.toString()).toBe("via channel, 7 bytes padded");
+      expect(s.counters.relayedToPeer).toBeGreaterThanOrEqual(2);
+    });
+  }
+
+  it("drops data to a peer without a permission", async () => {
+    const s = await server();
+    const a = await client(s);
+    const b = await client(s, "udp", "bob", "hunter2");
+    await a.allocate();
+    const rb = (await b.allocate()).relayed;
+    a.send(rb, Buffer.from("nope"));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(s.counters.relayDropped).toBeGreaterThan(0);
+  });
+});
+
+describe("allocation lifecycle", () => {
+  it("grants the default lifetime, caps it at maxAllocateLifetime, and deletes on Refresh 0", async () => {
+    const s = await server({ maxAllocateLifetime: 1200 });
+    const c = await client(s);
+    expect((await c.allocate({ lifetime: 99_999 })).lifetime).toBe(1200);
+    expect(await c.refresh(30)).toBe(600);
+    const deleted = new Promise((resolve) => s.once("allocation-deleted", resolve));
+    expect(await c.refresh(0)).toBe(0);
+    expect(await deleted).toMatchObject({ reason: "refresh-zero", username: "alice" });
+    expect(s.allocationCount).toBe(0);
+  });
+
+  it("answers a second Allocate on the same 5-tuple with 437, and a Refresh without one with 437", async () => {
+    const s = await server();
+    const c = await client(s);
+    expect((await failure(c.refresh(600)))?.stunCode).toBe(437);
+    await c.allocate();
+    expect((await failure(c.allocate()))?.stunCode).toBe(437);
+  });
+
+  it("deletes a TCP client's allocation when its connection closes", async () => {
+    const s = await server();
+    const c = await client(s, "tcp");
+    await c.allocate();
+    const deleted = new Promise((resolve) => s.once("allocation-deleted", resolve));
+    c.close();
+    expect(await deleted).toMatchObject({ reason: "closed" });
+  });
+
+  it("enforces the per-user quota with 486, and frees the slot on delete", async () => {
+    const s = await server({ userQuota: 1 });
+    const first = await client(s);
+    const second = await client(s);
+    await first.allocate();
+    expect((await failure(second.allocate()))?.stunCode).toBe(486);
+    await first.refresh(0);
+    await expect(second.allocate()).resolves.toBeDefined();
+  });
+
+  it("enforces the total quota with 486", async () => {
+    const s = await server({ totalQuota: 1 });
+    await (await client(s)).allocate();
+    expect((await failure((await client(s, "udp", "bob", "hunter2")).allocate()))?.stunCode).toBe(486);
+  });
+});
+
+describe("authentication", () => {
+  it("rejects a wrong password with 401 after the challenge", async () => {
+    const s = await server();
+    const failures: unknown[] = [];
+    s.on("auth-failure", (f) => failures.push(f));
+    const c = await client(s, "udp", "alice", "wrong");
+    const err = await failure(c.allocate());
+    expect(err).toMatchObject({ code: "AUTH_FAILED", stunCode: 401 });
+    expect(failures.at(-1)).toMatchObject({ username: "alice", reason: "wrong credentials" });
+  });
+
+  it("accepts coturn's 0x key form for a user", async () => {
+    // turnadmin -k -u ninefingers -r north.gov -p youhavetoberealistic
+    const s = await server({ users: ["ninefingers:0xbc807ee29df3c9ffa736523fb2c4e8ee"] });
+    const c = await client(s, "udp", "ninefingers", "youhavetoberealistic");
+    await expect(c.allocate()).resolves.toMatchObject({ lifetime: 600 });
+  });
+
+  it("accepts REST credentials from any configured secret and refuses expired ones", async () => {
+    const s = await server({ users: [], authSecrets: ["old-secret", "new-secret"] });
+    for (const secret of ["old-secret", "new-secret"]) {
+      const { username, password } = restCredentials(secret, { user: "carol", ttlSeconds: 60 });
+      await expect((await client(s, "udp", username, password)).allocate()).resolves.toBeDefined();
+    }
+    const expired = restCredentials("new-secret", { user: "carol", ttlSeconds: -10 });
+    expect((await failure((await client(s, "udp", expired.username, expired.password)).allocate()))?.stunCode).toBe(
+      401,
+    );
+  });
+
+  it("answers a stale nonce with 438 and the client recovers with the new one", async () => {
+    const s = await server({ nonceLifetime: 1 });
+    const rejected: number[] = [];
+    s.on("rejected", (r) => rejected.push(r.code));
+    const c = await client(s);
+    await c.allocate();
+    await new Promise((r) => setTimeout(r, 2100));
+    await expect(c.refresh(600)).resolves.toBe(600);
+    expect(rejected).toContain(438);
+  });
+});
+
+describe("peer policy", () => {
+  const cases: Array<[string, string]> = [
+    ["loopback", "127.0.0.1"],
+    ["the cloud metadata address", "169.254.169.254"],
+    ["this-network 0.0.0.0/8", "0.0.0.5"],
+    ["multicast", "239.1.2.3"],
+  ];
+  for (const [name, address] of cases) {
+    it(`refuses a permission for ${name} (${address}) with 403 by default`, async () => {
+      const s = await server({ peerPolicy: {} });
+      const c = await client(s);
+      await c.allocate();
+      expect((await failure(c.createPermission(address)))?.stunCode).toBe(403);
+    });
+  }
+
+  it("lets --allowed-peer-ip override a denied range, and the permit hook veto a peer", async () => {
+    const s = await server({
+      peerPolicy: { denied: ["10.0.0.0/8"], allowed: ["10.1.2.3"] },
+      permit: (peer) => peer.address !== "198.51.100.7",
+    });
+    const c = await client(s);
+    await c.allocate();
+    await expect(c.createPermission("10.1.2.3")).resolves.toBeUndefined();
+    expect((await failure(c.createPermission("10.9.9.9")))?.stunCode).toBe(403);
+    expect((await failure(c.createPermission("198.51.100.7")))?.stunCode).toBe(403);
+  });
+});
+
+describe("malformed and hostile requests", () => {
+  async function raw(s: TurnServer, packet: Buffer): Promise<Buffer | undefined> {
+    const socket = createSocket("udp4");
+    cleanup.push(() => socket.close());
+    const port = s.addresses[0]!.port;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), 300);
+      socket.once("message", (m) => {
+        clearTimeout(timer);
+        resolve(m);
+      });
+      socket.send(packet, port, "127.0.0.1");
+    });
+  }
+
+  it("answers an unauthenticated Allocate with 401 carrying REALM and a NONCE", async () => {
+    const s = await server();
+    const req = new MessageBuilder(StunMethod.Allocate, StunClass.Request, randomBytes(12))
+      .add(AttributeType.RequestedTransport, Buffer.from([17, 0, 0, 0]))
+      .build();
+    const res = decodeMessage((await raw(s, req))!);
+    expect(decodeErrorCode(res.get(AttributeType.ErrorCode)!).code).toBe(401);
+    expect(res.get(AttributeType.Realm)?.toString()).toBe("north.gov");
+    expect(res.get(AttributeType.Nonce)?.length).toBeGreaterThan(8);
+  });
+
+  it("answers MESSAGE-INTEGRITY without USERNAME/REALM/NONCE with 400", async () => {
+    const s = await server();
+    const req = new MessageBuilder(StunMethod.Allocate, StunClass.Request, randomBytes(12))
+      .add(AttributeType.RequestedTransport, Buffer.from([17, 0, 0, 0]))
+      .build({ integrityKey: Buffer.from("x") });
+    const res = decodeMessage((await raw(s, req))!);
+    expect(decodeErrorCode(res.get(AttributeType.ErrorCode)!).code).toBe(400);
+  });
+
+  it("answers a forged nonce with 438", async () => {
+    const s = await server();
+    const req = new MessageBuilder(StunMethod.Allocate, StunClass.Request, randomBytes(12))
+      .add(AttributeType.RequestedTransport, Buffer.from([17, 0, 0, 0]))
+      .add(AttributeType.Username, Buffer.from("alice"))
+      .add(AttributeType.Realm, Buffer.from("north.gov"))
+      .add(AttributeType.Nonce, Buffer.from("ffffffff.forgedforgedforgedforged"))
+      .build({ integrityKey: Buffer.from("x") });
+    const res = decodeMessage((await raw(s, req))!);
+    expect(decodeErrorCode(res.get(AttributeType.ErrorCode)!).code).toBe(438);
+  });
+
+  it("stops answering a flood of unauthenticated requests from one address, and keeps its memory flat", async () => {
+    const s = await server({ unauthenticatedRate: 20 });
+    const socket = createSocket("udp4");
+    cleanup.push(() => socket.close());
+    let answers = 0;
+    socket.on("message", () => answers++);
+    await new Promise<void>((r) => socket.bind(0, "127.0.0.1", () => r()));
+    for (let i = 0; i < 200; i++) {
+      const req = new MessageBuilder(StunMethod.Allocate, StunClass.Request, randomBytes(12))
+        .add(AttributeType.RequestedTransport, Buffer.from([17, 0, 0, 0]))
+        .build();
+      socket.send(req, s.addresses[0]!.port, "127.0.0.1");
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(answers).toBeLessThanOrEqual(20);
+    expect(s.counters.rateLimited).toBeGreaterThan(0);
+    expect(s.allocationCount).toBe(0);
+  });
+});
