@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // parley-turn: a TURN server that takes coturn's command line. `parley-turn probe …` checks a TURN server instead.
 import { createWriteStream, type WriteStream } from "node:fs";
+import { parseArgs } from "node:util";
+import { probe } from "../client/probe.js";
 import { TurnError } from "../errors.js";
 import { createTurnServer } from "../server/server.js";
 import { parseCli } from "./options.js";
@@ -24,7 +26,48 @@ const USAGE = `Usage: parley-turn [coturn turnserver flags]
       --no-udp --no-tcp --no-tls   --mobility
 `;
 
+async function runProbe(argv: string[]): Promise<number> {
+  let values: { user?: string; password?: string; insecure?: boolean; timeout?: string };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      options: {
+        user: { type: "string", short: "u" },
+        password: { type: "string", short: "p" },
+        insecure: { type: "boolean", short: "k" },
+        timeout: { type: "string" },
+      },
+      allowPositionals: true,
+      strict: true,
+    }));
+  } catch (err) {
+    console.error(`parley-turn probe: ${(err as Error).message}`);
+    return 2;
+  }
+  if (positionals.length !== 1 || !values.user || values.password === undefined) {
+    console.error(
+      "usage: parley-turn probe turn:HOST:PORT?transport=udp|tcp | turns:HOST:PORT -u USER -p PASSWORD [-k]",
+    );
+    return 2;
+  }
+  try {
+    const ok = await probe({
+      url: positionals[0]!,
+      username: values.user,
+      password: values.password,
+      insecure: values.insecure ?? false,
+      timeoutMs: values.timeout ? Number(values.timeout) : 5000,
+    });
+    return ok ? 0 : 1;
+  } catch (err) {
+    console.error(`parley-turn probe: ${(err as Error).message}`);
+    return 2;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "probe") return runProbe(argv.slice(1));
   let config: ReturnType<typeof parseCli>;
   try {
     config = parseCli(argv);

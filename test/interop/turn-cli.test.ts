@@ -1,0 +1,85 @@
+// The parley-turn command line as an operator meets it: bad flags stop startup with a precise message.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { selfSignedCert, startParleyTurn, turnCli } from "../helpers/parley-turn.js";
+import { runProgram } from "../helpers/programs.js";
+import { hasTool } from "../helpers/require-tool.js";
+
+const cli = (args: string[]) => runProgram(process.execPath, [turnCli, ...args], { timeoutMs: 20_000 });
+
+describe("parley-turn refuses bad command lines", () => {
+  const rows: Array<[string, string[], RegExp]> = [
+    ["an unknown flag", ["--frobnicate"], /Unknown option '--frobnicate'/],
+    [
+      "a bad denied-peer-ip range",
+      ["--denied-peer-ip=10.0.0.300-10.0.0.5"],
+      /--denied-peer-ip: "10.0.0.300-10.0.0.5" is not an IP address/,
+    ],
+    ["a reversed range", ["--allowed-peer-ip=10.0.0.9-10.0.0.1"], /first address must not be after the last/],
+    [
+      "a missing certificate file",
+      ["--cert=/nonexistent/cert.pem", "--pkey=/nonexistent/key.pem"],
+      /--cert \/nonexistent\/cert.pem: ENOENT/,
+    ],
+    ["a non-numeric port", ["-p", "eighty"], /--listening-port: "eighty" is not a port number/],
+    ["a listening address that is not an IP", ["-L", "localhost"], /--listening-ip: "localhost" is not an IP address/],
+    ["--use-auth-secret without a secret", ["--use-auth-secret"], /needs at least one --static-auth-secret/],
+    ["an inverted port range", ["--min-port=60000", "--max-port=50000"], /--min-port 60000 is above --max-port 50000/],
+  ];
+  for (const [name, args, message] of rows) {
+    it(`stops on ${name}`, async () => {
+      const { code, output } = await cli(args);
+      expect(code).toBe(2);
+      expect(output).toMatch(message);
+    });
+  }
+
+  it("reports a port already in use instead of crashing", async () => {
+    const first = await startParleyTurn(["--user=a:b", "--no-tls"]);
+    const { code, output } = await cli(["--user=a:b", "--no-tls", `--listening-port=${first.port}`]);
+    expect(code).toBe(1);
+    expect(output).toMatch(new RegExp(`cannot listen on (udp|tcp) 127.0.0.1:${first.port}`));
+  });
+});
+
+describe("parley-turn accepts coturn's command lines", () => {
+  it("accepts coturn-internal flags with a one-line notice each", async () => {
+    const { program } = await startParleyTurn([
+      "--user=a:b",
+      "--no-tls",
+      "--no-cli",
+      "--cli-password=x",
+      "-m",
+      "4",
+      "--syslog",
+    ]);
+    for (const flag of ["no-cli", "cli-password", "relay-threads", "syslog"]) {
+      expect(program.output()).toMatch(new RegExp(`notice: --${flag} is accepted for coturn compatibility`));
+    }
+  });
+
+  it.skipIf(!hasTool("openssl"))("reads a turnserver.conf given with -c, with command-line flags on top", async () => {
+    const { dir } = selfSignedCert();
+    const conf = join(dir, "turnserver.conf");
+    writeFileSync(conf, "# a comment\nrealm=conf.example\nuser=carol:pw\nverbose\nno-tls\n");
+    const { program } = await startParleyTurn(["-c", conf]);
+    expect(program.output()).toMatch(/realm "conf.example", ready/);
+  });
+
+  it("prints the long-term key the way turnadmin -k does", async () => {
+    const admin = turnCli.replace("turnserver.js", "turnadmin.js");
+    const { code, output } = await runProgram(process.execPath, [
+      admin,
+      "-k",
+      "-u",
+      "ninefingers",
+      "-r",
+      "north.gov",
+      "-p",
+      "youhavetoberealistic",
+    ]);
+    expect(code).toBe(0);
+    expect(output.trim()).toBe("0xbc807ee29df3c9ffa736523fb2c4e8ee");
+  });
+});
