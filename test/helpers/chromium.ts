@@ -1,0 +1,40 @@
+import { createServer, type Server } from "node:http";
+import { type Browser, chromium } from "playwright-core";
+import { afterAll } from "vitest";
+import { paths } from "./tools.mjs";
+
+// The flags every Chromium in this project runs with: headless, no network beyond loopback, fake camera and mic.
+export const CHROMIUM_FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--use-fake-device-for-media-stream",
+  "--use-fake-ui-for-media-stream",
+];
+
+const browsers = new Set<Browser>();
+afterAll(async () => {
+  for (const browser of browsers) await browser.close().catch(() => {});
+  browsers.clear();
+});
+
+/** Debian's Chromium through playwright-core (which gives it a fresh temporary profile); closed after the file. */
+export async function launchChromium(): Promise<Browser> {
+  const browser = await chromium.launch({ executablePath: paths.chromium, args: CHROMIUM_FLAGS, headless: true });
+  browsers.add(browser);
+  return browser;
+}
+
+/** Serves `html` at http://127.0.0.1:PORT/ (a secure context, so getUserMedia works). */
+export async function servePage(html: string): Promise<{ url: string; server: Server }> {
+  const server = createServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end(html));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const address = server.address();
+  return { url: `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}/`, server };
+}

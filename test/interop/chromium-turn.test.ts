@@ -1,0 +1,125 @@
+// Browser proof for @parley/turn: two Chromium peers that may only use relay candidates, with Parley's TURN server
+// as their only ICE server, connect and move data-channel messages and camera/mic media through it.
+import { createTurnServer, type TurnServer } from "@parley/turn";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium, servePage } from "../helpers/chromium.js";
+import { hasTool } from "../helpers/require-tool.js";
+
+const PAGE = `<!doctype html><meta charset="utf-8"><title>relay peer</title><script>
+window.makePeer = async (iceServers, withMedia) => {
+  const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: "relay" });
+  window.pc = pc;
+  window.inbox = [];
+  const onChannel = (dc) => { window.dc = dc; dc.onmessage = (e) => window.inbox.push(e.data); };
+  pc.ondatachannel = (e) => onChannel(e.channel);
+  if (withMedia) {
+    const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 }, audio: true });
+    for (const track of stream.getTracks()) pc.addTrack(track, stream);
+    onChannel(pc.createDataChannel("chat"));
+  } else {
+    pc.addTransceiver("video", { direction: "recvonly" });
+    pc.addTransceiver("audio", { direction: "recvonly" });
+  }
+};
+window.gathered = () => new Promise((resolve) => {
+  if (pc.iceGatheringState === "complete") return resolve();
+  pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && resolve());
+});
+window.offer = async () => { await pc.setLocalDescription(await pc.createOffer()); await gathered(); return pc.localDescription.toJSON(); };
+window.answer = async (offer) => {
+  await pc.setRemoteDescription(offer);
+  // Receive-only transceivers were added before the offer arrived; reuse them for the offered media.
+  await pc.setLocalDescription(await pc.createAnswer()); await gathered(); return pc.localDescription.toJSON();
+};
+window.accept = (answer) => pc.setRemoteDescription(answer);
+window.channelOpen = () => new Promise((resolve) => {
+  const check = () => window.dc && window.dc.readyState === "open" ? resolve() : setTimeout(check, 50);
+  check();
+});
+window.stats = async () => {
+  const out = { framesDecoded: 0, audioPackets: 0, localCandidateType: null, remoteCandidateType: null };
+  const report = await pc.getStats();
+  let pairId;
+  report.forEach((s) => {
+    if (s.type === "inbound-rtp" && s.kind === "video") out.framesDecoded += s.framesDecoded || 0;
+    if (s.type === "inbound-rtp" && s.kind === "audio") out.audioPackets += s.packetsReceived || 0;
+    if (s.type === "transport" && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+  });
+  const pair = pairId && report.get(pairId);
+  if (pair) {
+    out.localCandidateType = report.get(pair.localCandidateId)?.candidateType ?? null;
+    out.remoteCandidateType = report.get(pair.remoteCandidateId)?.candidateType ?? null;
+  }
+  return out;
+};
+</script>`;
+
+describe.skipIf(!hasTool("chromium"))("Chromium peers relayed only through parley-turn", () => {
+  let turn: TurnServer;
+  let sender: Page;
+  let receiver: Page;
+
+  beforeAll(async () => {
+    turn = await createTurnServer({
+      listeningIps: ["127.0.0.1"],
+      listeningPort: 0,
+      realm: "parley.test",
+      users: ["browser:relay-only"],
+      peerPolicy: { allowLoopback: true },
+    }).listen();
+    const { url } = await servePage(PAGE);
+    const browser = await launchChromium();
+    sender = await (await browser.newContext()).newPage();
+    receiver = await (await browser.newContext()).newPage();
+    await Promise.all([sender.goto(url), receiver.goto(url)]);
+  });
+  afterAll(() => turn?.close());
+
+  for (const transport of ["udp", "tcp"] as const) {
+    it(`connects with relay candidates over TURN/${transport} and moves data and media`, async () => {
+      const port = turn.addresses.find((a) => a.transport === transport)!.port;
+      const iceServers = [
+        { urls: `turn:127.0.0.1:${port}?transport=${transport}`, username: "browser", credential: "relay-only" },
+      ];
+      const before = turn.counters.relayedToPeer;
+      await sender.evaluate(
+        ([servers]) => (window as never as { makePeer: Function }).makePeer(servers, true),
+        [iceServers],
+      );
+      await receiver.evaluate(
+        ([servers]) => (window as never as { makePeer: Function }).makePeer(servers, false),
+        [iceServers],
+      );
+      const offer = await sender.evaluate(() => (window as never as { offer: Function }).offer());
+      expect(offer.sdp).toMatch(/typ relay/);
+      expect(offer.sdp).not.toMatch(/typ host/);
+      const answer = await receiver.evaluate((o) => (window as never as { answer: Function }).answer(o), offer);
+      await sender.evaluate((a) => (window as never as { accept: Function }).accept(a), answer);
+
+      await Promise.all(
+        [sender, receiver].map((p) => p.evaluate(() => (window as never as { channelOpen: Function }).channelOpen())),
+      );
+      await sender.evaluate(() => (window as never as { dc: RTCDataChannel }).dc.send("hello through the relay"));
+      await receiver.evaluate(() => (window as never as { dc: RTCDataChannel }).dc.send("and back again"));
+      await expect
+        .poll(() => receiver.evaluate(() => (window as never as { inbox: string[] }).inbox), { timeout: 15_000 })
+        .toContain("hello through the relay");
+      await expect
+        .poll(() => sender.evaluate(() => (window as never as { inbox: string[] }).inbox), { timeout: 15_000 })
+        .toContain("and back again");
+
+      const stats = () => receiver.evaluate(() => (window as never as { stats: Function }).stats());
+      await expect.poll(async () => (await stats()).framesDecoded, { timeout: 30_000 }).toBeGreaterThan(10);
+      await expect.poll(async () => (await stats()).audioPackets, { timeout: 30_000 }).toBeGreaterThan(10);
+      const final = await stats();
+      expect(final.localCandidateType).toBe("relay");
+      expect(final.remoteCandidateType).toBe("relay");
+      expect(turn.counters.relayedToPeer - before).toBeGreaterThan(100);
+
+      await Promise.all(
+        [sender, receiver].map((p) => p.evaluate(() => (window as never as { pc: RTCPeerConnection }).pc.close())),
+      );
+    });
+  }
+});
