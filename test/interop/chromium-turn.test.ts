@@ -37,6 +37,8 @@ window.channelOpen = () => new Promise((resolve) => {
   const check = () => window.dc && window.dc.readyState === "open" ? resolve() : setTimeout(check, 50);
   check();
 });
+window.send = (text) => window.dc.send(text);
+window.close = () => pc.close();
 window.stats = async () => {
   const out = { framesDecoded: 0, audioPackets: 0, localCandidateType: null, remoteCandidateType: null };
   const report = await pc.getStats();
@@ -55,10 +57,42 @@ window.stats = async () => {
 };
 </script>`;
 
+interface Stats {
+  framesDecoded: number;
+  audioPackets: number;
+  localCandidateType: string | null;
+  remoteCandidateType: string | null;
+}
+/** What PAGE defines on window. */
+interface PageApi {
+  makePeer(iceServers: RTCIceServer[], withMedia: boolean): Promise<void>;
+  offer(): Promise<RTCSessionDescriptionInit>;
+  answer(offer: RTCSessionDescriptionInit): Promise<RTCSessionDescriptionInit>;
+  accept(answer: RTCSessionDescriptionInit): Promise<void>;
+  channelOpen(): Promise<void>;
+  send(text: string): void;
+  inbox: string[];
+  stats(): Promise<Stats>;
+  close(): void;
+}
+const w = () => window as unknown as PageApi;
+const api = (page: Page) => ({
+  makePeer: (servers: RTCIceServer[], media: boolean) =>
+    page.evaluate(([s, m]) => w().makePeer(s, m), [servers, media] as const),
+  offer: () => page.evaluate(() => w().offer()),
+  answer: (offer: RTCSessionDescriptionInit) => page.evaluate((o) => w().answer(o), offer),
+  accept: (answer: RTCSessionDescriptionInit) => page.evaluate((a) => w().accept(a), answer),
+  channelOpen: () => page.evaluate(() => w().channelOpen()),
+  send: (text: string) => page.evaluate((t) => w().send(t), text),
+  inbox: () => page.evaluate(() => w().inbox),
+  stats: () => page.evaluate(() => w().stats()),
+  close: () => page.evaluate(() => w().close()),
+});
+
 describe.skipIf(!hasTool("chromium"))("Chromium peers relayed only through parley-turn", () => {
   let turn: TurnServer;
-  let sender: Page;
-  let receiver: Page;
+  let sender: ReturnType<typeof api>;
+  let receiver: ReturnType<typeof api>;
 
   beforeAll(async () => {
     turn = await createTurnServer({
@@ -70,9 +104,10 @@ describe.skipIf(!hasTool("chromium"))("Chromium peers relayed only through parle
     }).listen();
     const { url } = await servePage(PAGE);
     const browser = await launchChromium();
-    sender = await (await browser.newContext()).newPage();
-    receiver = await (await browser.newContext()).newPage();
-    await Promise.all([sender.goto(url), receiver.goto(url)]);
+    const pages = await Promise.all([0, 1].map(async () => (await browser.newContext()).newPage()));
+    await Promise.all(pages.map((p) => p.goto(url)));
+    sender = api(pages[0]!);
+    receiver = api(pages[1]!);
   });
   afterAll(() => turn?.close());
 
@@ -83,43 +118,26 @@ describe.skipIf(!hasTool("chromium"))("Chromium peers relayed only through parle
         { urls: `turn:127.0.0.1:${port}?transport=${transport}`, username: "browser", credential: "relay-only" },
       ];
       const before = turn.counters.relayedToPeer;
-      await sender.evaluate(
-        ([servers]) => (window as never as { makePeer: Function }).makePeer(servers, true),
-        [iceServers],
-      );
-      await receiver.evaluate(
-        ([servers]) => (window as never as { makePeer: Function }).makePeer(servers, false),
-        [iceServers],
-      );
-      const offer = await sender.evaluate(() => (window as never as { offer: Function }).offer());
+      await sender.makePeer(iceServers, true);
+      await receiver.makePeer(iceServers, false);
+      const offer = await sender.offer();
       expect(offer.sdp).toMatch(/typ relay/);
       expect(offer.sdp).not.toMatch(/typ host/);
-      const answer = await receiver.evaluate((o) => (window as never as { answer: Function }).answer(o), offer);
-      await sender.evaluate((a) => (window as never as { accept: Function }).accept(a), answer);
+      await sender.accept(await receiver.answer(offer));
 
-      await Promise.all(
-        [sender, receiver].map((p) => p.evaluate(() => (window as never as { channelOpen: Function }).channelOpen())),
-      );
-      await sender.evaluate(() => (window as never as { dc: RTCDataChannel }).dc.send("hello through the relay"));
-      await receiver.evaluate(() => (window as never as { dc: RTCDataChannel }).dc.send("and back again"));
-      await expect
-        .poll(() => receiver.evaluate(() => (window as never as { inbox: string[] }).inbox), { timeout: 15_000 })
-        .toContain("hello through the relay");
-      await expect
-        .poll(() => sender.evaluate(() => (window as never as { inbox: string[] }).inbox), { timeout: 15_000 })
-        .toContain("and back again");
+      await Promise.all([sender.channelOpen(), receiver.channelOpen()]);
+      await sender.send("hello through the relay");
+      await receiver.send("and back again");
+      await expect.poll(receiver.inbox, { timeout: 15_000 }).toContain("hello through the relay");
+      await expect.poll(sender.inbox, { timeout: 15_000 }).toContain("and back again");
 
-      const stats = () => receiver.evaluate(() => (window as never as { stats: Function }).stats());
-      await expect.poll(async () => (await stats()).framesDecoded, { timeout: 30_000 }).toBeGreaterThan(10);
-      await expect.poll(async () => (await stats()).audioPackets, { timeout: 30_000 }).toBeGreaterThan(10);
-      const final = await stats();
+      await expect.poll(async () => (await receiver.stats()).framesDecoded, { timeout: 30_000 }).toBeGreaterThan(10);
+      await expect.poll(async () => (await receiver.stats()).audioPackets, { timeout: 30_000 }).toBeGreaterThan(10);
+      const final = await receiver.stats();
       expect(final.localCandidateType).toBe("relay");
       expect(final.remoteCandidateType).toBe("relay");
       expect(turn.counters.relayedToPeer - before).toBeGreaterThan(100);
-
-      await Promise.all(
-        [sender, receiver].map((p) => p.evaluate(() => (window as never as { pc: RTCPeerConnection }).pc.close())),
-      );
+      await Promise.all([sender.close(), receiver.close()]);
     });
   }
 });
