@@ -75,18 +75,18 @@ interface PageApi {
   stats(): Promise<Stats>;
   close(): void;
 }
-const w = () => window as unknown as PageApi;
+// Functions given to page.evaluate run in the page, so each names `window` itself.
 const api = (page: Page) => ({
   makePeer: (servers: RTCIceServer[], media: boolean) =>
-    page.evaluate(([s, m]) => w().makePeer(s, m), [servers, media] as const),
-  offer: () => page.evaluate(() => w().offer()),
-  answer: (offer: RTCSessionDescriptionInit) => page.evaluate((o) => w().answer(o), offer),
-  accept: (answer: RTCSessionDescriptionInit) => page.evaluate((a) => w().accept(a), answer),
-  channelOpen: () => page.evaluate(() => w().channelOpen()),
-  send: (text: string) => page.evaluate((t) => w().send(t), text),
-  inbox: () => page.evaluate(() => w().inbox),
-  stats: () => page.evaluate(() => w().stats()),
-  close: () => page.evaluate(() => w().close()),
+    page.evaluate(([s, m]) => (window as unknown as PageApi).makePeer(s, m), [servers, media] as const),
+  offer: () => page.evaluate(() => (window as unknown as PageApi).offer()),
+  answer: (offer: RTCSessionDescriptionInit) => page.evaluate((o) => (window as unknown as PageApi).answer(o), offer),
+  accept: (answer: RTCSessionDescriptionInit) => page.evaluate((a) => (window as unknown as PageApi).accept(a), answer),
+  channelOpen: () => page.evaluate(() => (window as unknown as PageApi).channelOpen()),
+  send: (text: string) => page.evaluate((t) => (window as unknown as PageApi).send(t), text),
+  inbox: () => page.evaluate(() => (window as unknown as PageApi).inbox),
+  stats: () => page.evaluate(() => (window as unknown as PageApi).stats()),
+  close: () => page.evaluate(() => (window as unknown as PageApi).close()),
 });
 
 describe.skipIf(!hasTool("chromium"))("Chromium peers relayed only through parley-turn", () => {
