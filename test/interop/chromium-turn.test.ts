@@ -136,7 +136,7 @@ describe.skipIf(!hasTool("chromium"))("Chromium peers relayed only through parle
       const final = await receiver.stats();
       expect(final.localCandidateType).toBe("relay");
       expect(final.remoteCandidateType).toBe("relay");
-      expect(turn.counters.relayedToPeer - before).toBeGreaterThan(100);
+      expect(turn.counters.relayedToPeer - before).toBeGreaterThan(20);
       await Promise.all([sender.close(), receiver.close()]);
     });
   }
