@@ -5,9 +5,12 @@ import { spawnSync } from "node:child_process";
 const here = new URL(".", import.meta.url).pathname;
 const benches = [
   { file: "turn-binding.mjs", measures: "STUN Binding rate and CPU per request, Parley vs coturn turnserver" },
+  {
+    file: "turn-relay.mjs",
+    measures: "ChannelData round trips through N allocations at a paced rate, and RSS per idle allocation, vs coturn",
+  },
 ];
 const planned = [
-  "turn-relay: ChannelData round trips through N allocations at a paced rate vs coturn (pps, loss, RTT p50/p99, CPU/packet, RSS per allocation) — issue #3",
   "signal-relay: relayed messages/s and p50/p99 latency for ~700-byte signals, memory per idle connection, vs PeerJS server — issue #4",
   "peer-datachannel: join→open time, data channel MB/s, concurrent peer connections vs @roamhq/wrtc — issue #5",
   "recordings-per-core: concurrent 1 Mbps VP8+Opus streams recorded in real time — issue #6",

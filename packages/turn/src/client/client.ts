@@ -276,7 +276,7 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
         }, timeoutMs),
       };
       if (this.udp) {
-        let rto = 250;
+        let rto = 500; // RFC 8489 §6.2.1 initial RTO
         const resend = () => {
           pending.retransmit = setTimeout(() => {
             if (this.closed) return;

@@ -1,6 +1,7 @@
 import { randomBytes, randomInt } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
 import { createServer, isIPv6, type Server } from "node:net";
+import { ipLiteralLookup } from "../transport/ip-lookup.js";
 
 export interface RelaySocket {
   socket: Socket;
@@ -97,7 +98,11 @@ export class RelayPorts {
 }
 
 function bindRelay(address: string, port: number): Promise<RelaySocket | undefined> {
-  const socket = createSocket({ type: isIPv6(address) ? "udp6" : "udp4", ipv6Only: isIPv6(address) });
+  const socket = createSocket({
+    type: isIPv6(address) ? "udp6" : "udp4",
+    ipv6Only: isIPv6(address),
+    lookup: ipLiteralLookup,
+  });
   return new Promise((resolve) => {
     socket.once("error", () => {
       socket.close();

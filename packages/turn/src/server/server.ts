@@ -158,6 +158,8 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
   private readonly allocationsPerUser = new Map<string, number>();
   private readonly peerConnections = new Map<number, { allocation: Allocation; conn: PeerConnection }>();
   private readonly tickets = new Map<string, Allocation>();
+  /** Allocates still binding their relay port, by 5-tuple → transaction id, so a retransmission is not a new one. */
+  private readonly allocating = new Map<string, string>();
   private readonly rate = new Map<string, { windowStart: number; count: number }>();
   private readonly nonces: NonceIssuer;
   private readonly policy: PeerPolicy;
@@ -263,25 +265,24 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
 
   // ---- transports -------------------------------------------------------------------------------------------------
 
-  private onDatagram(data: Buffer, from: RemoteInfo, via: DgramSocket): void {
+  private onDatagram(data: Buffer, from: RemoteInfo, via: UdpEndpoint): void {
     this.counters.packetsIn++;
-    const key = `u|${from.address}|${from.port}|${via.address().port}`;
+    const key = `u|${from.address}|${from.port}|${via.port}`;
     if (isChannelData(data)) {
       const allocation = this.allocations.get(key);
       if (allocation) this.relayChannelData(allocation, data);
       else this.counters.dropped++;
       return;
     }
-    const local = via.address();
     const link: ClientLink = {
       transport: "udp",
       remoteAddress: from.address,
       remotePort: from.port,
-      localAddress: local.address,
-      localPort: local.port,
+      localAddress: via.address,
+      localPort: via.port,
       key,
       stream: false,
-      send: (buf) => via.send(buf, from.port, from.address),
+      send: (buf) => via.socket.send(buf, from.port, from.address),
       close: () => {},
     };
     this.onStun(data, link);
@@ -516,8 +517,14 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     link: ClientLink,
     auth: Authenticated,
     reply: { key: Buffer; fingerprint: boolean },
-  ): Promise<Buffer> {
+  ): Promise<Buffer | undefined> {
     const txid = msg.transactionId.toString("hex");
+    const inFlight = this.allocating.get(link.key);
+    if (inFlight !== undefined) {
+      // The original request will be answered when its relay port is bound; a retransmission waits for that.
+      if (inFlight === txid) return undefined;
+      return this.refuse(msg, link, ErrorCode.AllocationMismatch, "an Allocate is already in progress", reply);
+    }
     const existing = this.allocations.get(link.key);
     if (existing) {
       // RFC 8656 §7.2: a retransmitted Allocate gets the original success; any other Allocate on the 5-tuple is 437.
@@ -587,6 +594,29 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
       return this.refuse(msg, link, ErrorCode.AllocationQuotaReached, "allocation quota reached", reply);
     }
 
+    this.allocating.set(link.key, txid);
+    try {
+      return await this.createAllocation(msg, link, auth, reply, { tcpRelay, token, evenPort, relayIp, current, txid });
+    } finally {
+      this.allocating.delete(link.key);
+    }
+  }
+
+  private async createAllocation(
+    msg: StunMessage,
+    link: ClientLink,
+    auth: Authenticated,
+    reply: { key: Buffer; fingerprint: boolean },
+    req: {
+      tcpRelay: boolean;
+      token: Buffer | undefined;
+      evenPort: Buffer | undefined;
+      relayIp: string;
+      current: number;
+      txid: string;
+    },
+  ): Promise<Buffer> {
+    const { tcpRelay, token, evenPort, relayIp, current, txid } = req;
     let relay: Relay;
     let reservation: Buffer | undefined;
     if (tcpRelay) {

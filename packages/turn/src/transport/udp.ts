@@ -1,6 +1,7 @@
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { isIPv6 } from "node:net";
 import { TurnError } from "../errors.js";
+import { ipLiteralLookup } from "./ip-lookup.js";
 
 export interface UdpEndpoint {
   readonly socket: Socket;
@@ -12,9 +13,13 @@ export interface UdpEndpoint {
 export function bindUdp(
   address: string,
   port: number,
-  onPacket: (data: Buffer, from: RemoteInfo, via: Socket) => void,
+  onPacket: (data: Buffer, from: RemoteInfo, via: UdpEndpoint) => void,
 ): Promise<UdpEndpoint> {
-  const socket = createSocket({ type: isIPv6(address) ? "udp6" : "udp4", ipv6Only: isIPv6(address) });
+  const socket = createSocket({
+    type: isIPv6(address) ? "udp6" : "udp4",
+    ipv6Only: isIPv6(address),
+    lookup: ipLiteralLookup,
+  });
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => {
       socket.close();
@@ -25,8 +30,9 @@ export function bindUdp(
       socket.off("error", onError);
       // After binding, a send error (ICMP unreachable surfaced on some platforms) must not kill the server.
       socket.on("error", () => {});
-      socket.on("message", (data, from) => onPacket(data, from, socket));
-      resolve({ socket, address, port: socket.address().port });
+      const endpoint = { socket, address, port: socket.address().port };
+      socket.on("message", (data, from) => onPacket(data, from, endpoint));
+      resolve(endpoint);
     });
   });
 }
