@@ -153,6 +153,7 @@ async function idleRss(pid, port) {
   for (const c of clients) c.close();
   return {
     idleAllocations,
+    allocateRetries: retries,
     rssBeforeKiB: before,
     rssAfterKiB: after,
     bytesPerIdleAllocation: Math.round(((after - before) * 1024) / idleAllocations),
