@@ -6,6 +6,7 @@ import {
   createTurnServer,
   decodeErrorCode,
   decodeMessage,
+  longTermKey,
   MessageBuilder,
   restCredentials,
   StunClass,
@@ -270,5 +271,68 @@ describe("malformed and hostile requests", () => {
     expect(answers).toBeLessThanOrEqual(20);
     expect(s.counters.rateLimited).toBeGreaterThan(0);
     expect(s.allocationCount).toBe(0);
+  });
+});
+
+describe("MESSAGE-INTEGRITY-SHA256 with PASSWORD-ALGORITHMS (RFC 8489 §9.2)", () => {
+  it("is what a capable client uses when the server offers it, and responses verify with it", async () => {
+    const s = await server();
+    const c = await client(s);
+    await c.allocate();
+    expect(c.integrity).toBe("sha256");
+    await expect(c.refresh(600)).resolves.toBe(600);
+  });
+
+  it("falls back to MD5 for clients that ask for it", async () => {
+    const s = await server();
+    const port = s.addresses[0]!.port;
+    const c = await TurnClient.connect({
+      host: "127.0.0.1",
+      port,
+      username: "alice",
+      password: "secret",
+      passwordAlgorithm: "md5",
+    });
+    cleanup.push(() => c.close());
+    await c.allocate();
+    expect(c.integrity).toBe("md5");
+  });
+
+  it("offers only MD5 when a user is configured by its 0x MD5 key, so that user can still log in", async () => {
+    const s = await server({ users: ["ninefingers:0xbc807ee29df3c9ffa736523fb2c4e8ee"] });
+    const c = await client(s, "udp", "ninefingers", "youhavetoberealistic");
+    await c.allocate();
+    expect(c.integrity).toBe("md5");
+  });
+
+  it("refuses a request whose echoed PASSWORD-ALGORITHMS differs from the offer (downgrade) with 400", async () => {
+    const s = await server();
+    const socket = createSocket("udp4");
+    cleanup.push(() => socket.close());
+    const port = s.addresses[0]!.port;
+    const ask = (packet: Buffer) =>
+      new Promise<ReturnType<typeof decodeMessage>>((resolve) => {
+        socket.once("message", (m) => resolve(decodeMessage(m)));
+        socket.send(packet, port, "127.0.0.1");
+      });
+    const challenge = await ask(
+      new MessageBuilder(StunMethod.Allocate, StunClass.Request, randomBytes(12))
+        .add(AttributeType.RequestedTransport, Buffer.from([17, 0, 0, 0]))
+        .build(),
+    );
+    const nonce = challenge.get(AttributeType.Nonce)!;
+    expect(nonce.toString()).toMatch(/^obMatJos2gAAA/);
+    expect(challenge.get(AttributeType.PasswordAlgorithms)).toEqual(Buffer.from([0, 2, 0, 0, 0, 1, 0, 0]));
+    const stripped = await ask(
+      new MessageBuilder(StunMethod.Allocate, StunClass.Request, randomBytes(12))
+        .add(AttributeType.RequestedTransport, Buffer.from([17, 0, 0, 0]))
+        .add(AttributeType.Username, Buffer.from("alice"))
+        .add(AttributeType.Realm, Buffer.from("north.gov"))
+        .add(AttributeType.Nonce, nonce)
+        .add(AttributeType.PasswordAlgorithm, Buffer.from([0, 1, 0, 0]))
+        .add(AttributeType.PasswordAlgorithms, Buffer.from([0, 1, 0, 0])) // SHA-256 stripped by an attacker
+        .build({ integrityKey: longTermKey("alice", "north.gov", "secret") }),
+    );
+    expect(decodeErrorCode(stripped.get(AttributeType.ErrorCode)!).code).toBe(400);
   });
 });

@@ -5,10 +5,15 @@ import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
 import { EventEmitter } from "eventemitter3";
 import { TurnError } from "../errors.js";
 import { decodeErrorCode } from "../stun/attributes/error-code.js";
+import {
+  decodePasswordAlgorithms,
+  encodePasswordAlgorithm,
+  PasswordAlgorithm,
+} from "../stun/attributes/password-algorithms.js";
 import { decodeXorAddress, encodeXorAddress, type TransportAddress } from "../stun/attributes/xor-address.js";
 import { encodeChannelData, isChannelData, MIN_CHANNEL } from "../stun/channel-data.js";
 import { AttributeType, StunClass, StunMethod } from "../stun/constants.js";
-import { integrityMatches, longTermKey } from "../stun/integrity.js";
+import { integrityMatches, integritySha256Matches, longTermKey } from "../stun/integrity.js";
 import { decodeMessage, looksLikeStun, MessageBuilder, type StunMessage } from "../stun/message.js";
 import { methodName } from "../stun/message-type.js";
 import { StreamFramer } from "../transport/stream-framer.js";
@@ -23,6 +28,8 @@ export interface TurnClientOptions {
   tls?: ConnectionOptions;
   /** Per-request timeout; UDP requests are retransmitted within it (RFC 8489 §6.2.1). Default 5 s. */
   timeoutMs?: number;
+  /** "auto" (default) uses MESSAGE-INTEGRITY-SHA256 when the server offers it (RFC 8489 §9.2), "md5" never does. */
+  passwordAlgorithm?: "auto" | "md5";
 }
 
 export interface Peer {
@@ -55,6 +62,9 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
   private realm: string | undefined;
   private nonce: string | undefined;
   private key: Buffer | undefined;
+  private offeredAlgorithms: Buffer | undefined;
+  /** Which MESSAGE-INTEGRITY the client signs with, once the server's challenge has been seen. */
+  integrity: "md5" | "sha256" | undefined;
   private closed = false;
   /** Our address as the server sees it, from the last Allocate or Binding. */
   mapped: TransportAddress | undefined;
@@ -219,18 +229,31 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
       const builder = new MessageBuilder(method, StunClass.Request, tid);
       for (const [type, value] of attrs) builder.add(type, value);
       const signed = authenticated && this.key && this.realm && this.nonce;
+      const sha256 = this.integrity === "sha256";
       if (signed) {
         builder
           .add(AttributeType.Username, Buffer.from(this.options.username))
           .add(AttributeType.Realm, Buffer.from(this.realm!))
           .add(AttributeType.Nonce, Buffer.from(this.nonce!));
+        // RFC 8489 §9.2.4: a client that was offered PASSWORD-ALGORITHMS names its choice and echoes the offer.
+        if (this.offeredAlgorithms) {
+          builder
+            .add(
+              AttributeType.PasswordAlgorithm,
+              encodePasswordAlgorithm(sha256 ? PasswordAlgorithm.SHA256 : PasswordAlgorithm.MD5),
+            )
+            .add(AttributeType.PasswordAlgorithms, this.offeredAlgorithms);
+        }
       }
-      const res = await this.request(
-        builder.build({ integrityKey: signed ? this.key : undefined, fingerprint: true }),
-        tid,
-      );
+      const packet = builder.build({
+        integrityKey: signed && !sha256 ? this.key : undefined,
+        integritySha256Key: signed && sha256 ? this.key : undefined,
+        fingerprint: true,
+      });
+      const res = await this.request(packet, tid);
       if (res.cls === StunClass.SuccessResponse) {
-        if (signed && !integrityMatches(res, this.key!)) {
+        const verified = sha256 ? integritySha256Matches(res, this.key!) : integrityMatches(res, this.key!);
+        if (signed && !verified) {
           throw new TurnError("AUTH_FAILED", `${methodName(method)} response failed MESSAGE-INTEGRITY`);
         }
         return res;
@@ -248,7 +271,15 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
         }
         this.realm = realm;
         this.nonce = nonce;
-        this.key = longTermKey(this.options.username, realm, this.options.password);
+        const offered = res.get(AttributeType.PasswordAlgorithms);
+        const canSha256 =
+          this.options.passwordAlgorithm !== "md5" &&
+          nonce.startsWith("obMatJos2") &&
+          offered !== undefined &&
+          safeDecodeAlgorithms(offered).includes(PasswordAlgorithm.SHA256);
+        this.offeredAlgorithms = offered && nonce.startsWith("obMatJos2") ? Buffer.from(offered) : undefined;
+        this.integrity = canSha256 ? "sha256" : "md5";
+        this.key = longTermKey(this.options.username, realm, this.options.password, canSha256 ? "sha256" : "md5");
         tid = randomBytes(12);
         for (const a of attrs) {
           // XOR-encoded addresses depend on the transaction id; re-encode them for the new one.
@@ -338,6 +369,14 @@ function u32(value: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32BE(value >>> 0, 0);
   return b;
+}
+
+function safeDecodeAlgorithms(value: Buffer): number[] {
+  try {
+    return decodePasswordAlgorithms(value);
+  } catch {
+    return [];
+  }
 }
 
 function reencode(value: Buffer, oldTid: Buffer, newTid: Buffer): Buffer {

@@ -9,6 +9,7 @@ export interface ErrorResponseOptions {
   software?: string | undefined;
   fingerprint?: boolean | undefined;
   integrityKey?: Buffer | undefined;
+  integritySha256Key?: Buffer | undefined;
   /** Attributes placed before SOFTWARE, e.g. REALM and NONCE on a 401/438. */
   extra?: ReadonlyArray<readonly [number, Buffer]> | undefined;
 }
@@ -24,5 +25,9 @@ export function errorResponse(request: StunMessage, code: number, options: Error
   }
   for (const [type, value] of options.extra ?? []) response.add(type, value);
   if (options.software) response.add(AttributeType.Software, Buffer.from(options.software, "utf8"));
-  return response.build({ integrityKey: options.integrityKey, fingerprint: options.fingerprint });
+  return response.build({
+    integrityKey: options.integrityKey,
+    integritySha256Key: options.integritySha256Key,
+    fingerprint: options.fingerprint,
+  });
 }

@@ -1,5 +1,5 @@
 import { randomBytes, randomInt } from "node:crypto";
-import type { Socket as DgramSocket, RemoteInfo } from "node:dgram";
+import type { RemoteInfo } from "node:dgram";
 import {
   createServer as createTcpServer,
   isIPv6,
@@ -12,11 +12,16 @@ import { EventEmitter } from "eventemitter3";
 import { type Authenticate, staticCredentials } from "../auth/credentials.js";
 import { TurnError } from "../errors.js";
 import { ErrorCode } from "../stun/attributes/error-code.js";
+import {
+  decodePasswordAlgorithm,
+  encodePasswordAlgorithms,
+  PasswordAlgorithm,
+} from "../stun/attributes/password-algorithms.js";
 import { decodeXorAddress, encodeXorAddress, type TransportAddress } from "../stun/attributes/xor-address.js";
 import { encodeChannelData, isChannelData, MAX_CHANNEL, MIN_CHANNEL } from "../stun/channel-data.js";
 import { AttributeType, isComprehensionRequired, StunClass, StunMethod } from "../stun/constants.js";
 import { fingerprintMatches } from "../stun/fingerprint.js";
-import { integrityMatches } from "../stun/integrity.js";
+import { integrityMatches, integritySha256Matches } from "../stun/integrity.js";
 import { decodeMessage, looksLikeStun, MessageBuilder, type StunMessage } from "../stun/message.js";
 import { methodName } from "../stun/message-type.js";
 import { StreamFramer } from "../transport/stream-framer.js";
@@ -68,6 +73,11 @@ export interface TurnServerOptions {
   peerPolicy?: PeerPolicyOptions;
   /** Hook: may this user open one more allocation? Runs after the built-in quotas. */
   quota?: (username: string, current: number) => boolean;
+  /**
+   * Password algorithms offered in PASSWORD-ALGORITHMS, preferred first. Default SHA-256 then MD5; MD5 only when a
+   * --user is configured by its 0x MD5 key, since no SHA-256 key can be derived for it.
+   */
+  passwordAlgorithms?: Array<"sha256" | "md5">;
   /** Allocations per user (coturn's -q); 0 = unlimited. */
   userQuota?: number;
   /** Allocations in all (coturn's -Q); 0 = unlimited. */
@@ -136,7 +146,9 @@ const PERMISSION_LIFETIME_MS = 300_000;
 const CHANNEL_LIFETIME_MS = 600_000;
 const MAX_RATE_ENTRIES = 65_536;
 
-type Authenticated = { username: string; key: Buffer };
+type Authenticated = { username: string; key: Buffer; sha256: boolean };
+/** How responses to an authenticated request are signed: with the request's key and integrity algorithm. */
+type Reply = { key: Buffer; sha256: boolean; fingerprint: boolean };
 
 /** A STUN/TURN server (RFC 8489, RFC 8656) over UDP, TCP and TLS, embeddable with hooks. */
 export class TurnServer extends EventEmitter<TurnServerEvents> {
@@ -165,6 +177,8 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
   private readonly policy: PeerPolicy;
   private readonly ports: RelayPorts;
   private readonly authenticateUser: Authenticate;
+  private readonly offeredAlgorithms: Buffer;
+  private readonly allowSha256: boolean;
   private readonly realm: string;
   private readonly software: string | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -180,6 +194,13 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
       ownAddresses: [...(options.listeningIps ?? ["127.0.0.1"]), ...(options.peerPolicy?.ownAddresses ?? [])],
     });
     this.ports = new RelayPorts(options.minPort ?? 49152, options.maxPort ?? 65535);
+    const md5KeyUsers = (options.users ?? []).some((u) => /^[^:]+:0x/i.test(u));
+    const algorithms =
+      options.passwordAlgorithms ?? (md5KeyUsers && !options.authenticate ? ["md5"] : ["sha256", "md5"]);
+    this.allowSha256 = algorithms.includes("sha256");
+    this.offeredAlgorithms = encodePasswordAlgorithms(
+      algorithms.map((a) => (a === "sha256" ? PasswordAlgorithm.SHA256 : PasswordAlgorithm.MD5)),
+    );
     this.authenticateUser =
       options.authenticate ??
       staticCredentials({ realm: this.realm, users: options.users ?? [], secrets: options.authSecrets ?? [] });
@@ -428,7 +449,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     const auth = await this.authenticate(msg, link, fingerprint);
     if (auth === null) return undefined; // over the unauthenticated rate: dropped unanswered
     if (Buffer.isBuffer(auth)) return auth;
-    const reply = { key: auth.key, fingerprint };
+    const reply: Reply = { key: auth.key, sha256: auth.sha256, fingerprint };
     switch (msg.method) {
       case StunMethod.Allocate:
         return this.onAllocate(msg, link, auth, reply);
@@ -462,10 +483,12 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
         extra: [
           [AttributeType.Realm, Buffer.from(this.realm)],
           [AttributeType.Nonce, Buffer.from(this.nonces.issue(link.remoteAddress))],
+          [AttributeType.PasswordAlgorithms, this.offeredAlgorithms],
         ],
       });
     };
-    if (msg.integrityOffset === -1) {
+    const sha256 = msg.integritySha256Offset !== -1;
+    if (msg.integrityOffset === -1 && !sha256) {
       if (!this.admitUnauthenticated(link.remoteAddress)) return null;
       return challenge(ErrorCode.Unauthorized, "authentication required");
     }
@@ -485,15 +508,36 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
       if (!this.admitUnauthenticated(link.remoteAddress)) return null;
       return challenge(ErrorCode.StaleNonce, nonceState === "stale" ? "nonce expired" : "nonce not issued here");
     }
+    // RFC 8489 §9.2.4: a client using SHA-256 names its PASSWORD-ALGORITHM and echoes our PASSWORD-ALGORITHMS, so
+    // an attacker who stripped SHA-256 from the offer is caught. MD5-only (RFC 5389) clients send neither.
+    const chosen = msg.get(AttributeType.PasswordAlgorithm);
+    const echoed = msg.get(AttributeType.PasswordAlgorithms);
+    if (chosen || echoed || sha256) {
+      let algorithm: number | undefined;
+      try {
+        algorithm = chosen ? decodePasswordAlgorithm(chosen) : undefined;
+      } catch {}
+      const expected = sha256 ? PasswordAlgorithm.SHA256 : PasswordAlgorithm.MD5;
+      const allowed = expected === PasswordAlgorithm.MD5 || this.allowSha256;
+      if (!chosen || !echoed || algorithm !== expected || !allowed || !echoed.equals(this.offeredAlgorithms)) {
+        return this.refuse(
+          msg,
+          link,
+          ErrorCode.BadRequest,
+          "PASSWORD-ALGORITHM/PASSWORD-ALGORITHMS missing or not as offered",
+          { fingerprint },
+        );
+      }
+    }
     const username = usernameBuf.toString("utf8");
     const realm = realmBuf.toString("utf8");
-    const keys = realm === this.realm ? await this.authenticateUser(username, realm) : [];
-    const key = keys.find((k) => integrityMatches(msg, k));
+    const keys = realm === this.realm ? await this.authenticateUser(username, realm, sha256 ? "sha256" : "md5") : [];
+    const key = keys.find((k) => (sha256 ? integritySha256Matches(msg, k) : integrityMatches(msg, k)));
     if (!key) {
       if (!this.admitUnauthenticated(link.remoteAddress)) return null;
       return challenge(ErrorCode.Unauthorized, keys.length ? "wrong credentials" : "unknown user or realm");
     }
-    return { username, key };
+    return { username, key, sha256 };
   }
 
   /** A per-IP budget for requests that fail authentication; past it they are dropped unanswered. */
@@ -516,7 +560,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     msg: StunMessage,
     link: ClientLink,
     auth: Authenticated,
-    reply: { key: Buffer; fingerprint: boolean },
+    reply: Reply,
   ): Promise<Buffer | undefined> {
     const txid = msg.transactionId.toString("hex");
     const inFlight = this.allocating.get(link.key);
@@ -606,7 +650,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     msg: StunMessage,
     link: ClientLink,
     auth: Authenticated,
-    reply: { key: Buffer; fingerprint: boolean },
+    reply: Reply,
     req: {
       tcpRelay: boolean;
       token: Buffer | undefined;
@@ -667,7 +711,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     allocation: Allocation,
     link: ClientLink,
     reservation: Buffer | undefined,
-    reply: { key: Buffer; fingerprint: boolean },
+    reply: Reply,
   ): Buffer {
     const tid = msg.transactionId;
     const lifetime = Math.max(0, Math.round((allocation.expiresAt - Date.now()) / 1000));
@@ -684,12 +728,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     return this.seal(b, reply);
   }
 
-  private onRefresh(
-    msg: StunMessage,
-    link: ClientLink,
-    auth: Authenticated,
-    reply: { key: Buffer; fingerprint: boolean },
-  ): Buffer {
+  private onRefresh(msg: StunMessage, link: ClientLink, auth: Authenticated, reply: Reply): Buffer {
     let allocation = this.allocations.get(link.key);
     const ticket = this.options.mobility ? msg.get(AttributeType.MobilityTicket) : undefined;
     if (!allocation && ticket && ticket.length > 0) {
@@ -724,12 +763,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     return this.seal(b, reply);
   }
 
-  private onCreatePermission(
-    msg: StunMessage,
-    link: ClientLink,
-    auth: Authenticated,
-    reply: { key: Buffer; fingerprint: boolean },
-  ): Buffer {
+  private onCreatePermission(msg: StunMessage, link: ClientLink, auth: Authenticated, reply: Reply): Buffer {
     const allocation = this.allocations.get(link.key);
     if (!allocation)
       return this.refuse(msg, link, ErrorCode.AllocationMismatch, "no allocation for this 5-tuple", reply);
@@ -768,12 +802,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     return this.seal(new MessageBuilder(msg.method, StunClass.SuccessResponse, msg.transactionId), reply);
   }
 
-  private onChannelBind(
-    msg: StunMessage,
-    link: ClientLink,
-    auth: Authenticated,
-    reply: { key: Buffer; fingerprint: boolean },
-  ): Buffer {
+  private onChannelBind(msg: StunMessage, link: ClientLink, auth: Authenticated, reply: Reply): Buffer {
     const allocation = this.allocations.get(link.key);
     if (!allocation)
       return this.refuse(msg, link, ErrorCode.AllocationMismatch, "no allocation for this 5-tuple", reply);
@@ -889,12 +918,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
 
   // ---- RFC 6062 TCP relay -----------------------------------------------------------------------------------------
 
-  private async onConnect(
-    msg: StunMessage,
-    link: ClientLink,
-    auth: Authenticated,
-    reply: { key: Buffer; fingerprint: boolean },
-  ): Promise<Buffer> {
+  private async onConnect(msg: StunMessage, link: ClientLink, auth: Authenticated, reply: Reply): Promise<Buffer> {
     const allocation = this.allocations.get(link.key);
     if (!allocation)
       return this.refuse(msg, link, ErrorCode.AllocationMismatch, "no allocation for this 5-tuple", reply);
@@ -955,12 +979,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     return this.seal(b.add(AttributeType.ConnectionId, u32(conn.id)), reply);
   }
 
-  private onConnectionBind(
-    msg: StunMessage,
-    link: ClientLink,
-    auth: Authenticated,
-    reply: { key: Buffer; fingerprint: boolean },
-  ): undefined {
+  private onConnectionBind(msg: StunMessage, link: ClientLink, auth: Authenticated, reply: Reply): undefined {
     const idBuf = msg.get(AttributeType.ConnectionId);
     const entry = idBuf?.length === 4 ? this.peerConnections.get(idBuf.readUInt32BE(0)) : undefined;
     const fail = (code: number, reason: string) => {
@@ -1089,9 +1108,13 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     };
   }
 
-  private seal(builder: MessageBuilder, reply: { key: Buffer; fingerprint: boolean }): Buffer {
+  private seal(builder: MessageBuilder, reply: Reply): Buffer {
     if (this.software) builder.add(AttributeType.Software, Buffer.from(this.software));
-    return builder.build({ integrityKey: reply.key, fingerprint: reply.fingerprint });
+    return builder.build({
+      integrityKey: reply.sha256 ? undefined : reply.key,
+      integritySha256Key: reply.sha256 ? reply.key : undefined,
+      fingerprint: reply.fingerprint,
+    });
   }
 
   private refuse(
@@ -1103,6 +1126,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
       unknownAttributes?: number[];
       fingerprint: boolean;
       key?: Buffer;
+      sha256?: boolean;
       extra?: Array<[number, Buffer]>;
     },
   ): Buffer {
@@ -1118,7 +1142,8 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
       unknownAttributes: options.unknownAttributes,
       software: this.software,
       fingerprint: options.fingerprint,
-      integrityKey: options.key,
+      integrityKey: options.sha256 ? undefined : options.key,
+      integritySha256Key: options.sha256 ? options.key : undefined,
       extra: options.extra,
     });
   }
