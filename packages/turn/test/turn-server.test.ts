@@ -336,3 +336,63 @@ describe("MESSAGE-INTEGRITY-SHA256 with PASSWORD-ALGORITHMS (RFC 8489 §9.2)", (
     expect(decodeErrorCode(stripped.get(AttributeType.ErrorCode)!).code).toBe(400);
   });
 });
+
+describe("IPv6 and dual-stack allocations (RFC 8656 §7.2)", () => {
+  const dualServer = () => server({ listeningIps: ["127.0.0.1", "::1"] });
+
+  it("gives an IPv6 relay for REQUESTED-ADDRESS-FAMILY IPv6 and relays to an IPv6 peer", async () => {
+    const s = await dualServer();
+    const a = await client(s);
+    const b = await client(s, "udp", "bob", "hunter2");
+    const ra = (await a.allocate({ family: 6 })).relayed;
+    const rb = (await b.allocate({ family: 6 })).relayed;
+    expect(ra).toMatchObject({ family: 6, address: "::1" });
+    await a.createPermission(rb.address);
+    await b.createPermission(ra.address);
+    const atB = nextData(b);
+    a.send(rb, Buffer.from("over IPv6"));
+    expect((await atB).data.toString()).toBe("over IPv6");
+  });
+
+  it("gives both relays for ADDITIONAL-ADDRESS-FAMILY and relays each family through its own", async () => {
+    const s = await dualServer();
+    const dual = await client(s);
+    const v4 = await client(s, "udp", "bob", "hunter2");
+    const v6 = await client(s, "udp", "bob", "hunter2");
+    const both = await dual.allocate({ dual: true });
+    expect(both.relayed.family).toBe(4);
+    expect(both.relayed6).toMatchObject({ family: 6, address: "::1" });
+    const r4 = (await v4.allocate()).relayed;
+    const r6 = (await v6.allocate({ family: 6 })).relayed;
+    await dual.createPermission(r4.address, r6.address);
+    await v4.createPermission(both.relayed.address);
+    await v6.createPermission(both.relayed6!.address);
+    const at4 = nextData(v4);
+    const at6 = nextData(v6);
+    dual.send(r4, Buffer.from("to v4"));
+    dual.send(r6, Buffer.from("to v6"));
+    expect((await at4).peer).toEqual({ address: both.relayed.address, port: both.relayed.port });
+    expect((await at6).peer).toEqual({ address: both.relayed6!.address, port: both.relayed6!.port });
+  });
+
+  it("refuses a peer of a family the allocation has no relay for with 443", async () => {
+    const s = await dualServer();
+    const c = await client(s);
+    await c.allocate();
+    expect((await failure(c.createPermission("2001:db8::1")))?.stunCode).toBe(443);
+  });
+
+  it("answers a dual request on an IPv4-only server with the IPv4 relay alone", async () => {
+    const s = await server();
+    const c = await client(s);
+    const result = await c.allocate({ dual: true });
+    expect(result.relayed.family).toBe(4);
+    expect(result.relayed6).toBeUndefined();
+  });
+
+  it("answers REQUESTED-ADDRESS-FAMILY IPv6 on an IPv4-only server with 440", async () => {
+    const s = await server();
+    const c = await client(s);
+    expect((await failure(c.allocate({ family: 6 })))?.stunCode).toBe(440);
+  });
+});

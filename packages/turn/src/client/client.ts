@@ -124,19 +124,25 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
 
   /** Allocate a UDP relay (RFC 8656 §7). Resolves with the relayed address and granted lifetime. */
   async allocate(
-    options: { lifetime?: number; family?: 4 | 6 } = {},
-  ): Promise<{ relayed: TransportAddress; lifetime: number }> {
+    options: { lifetime?: number; family?: 4 | 6; dual?: boolean } = {},
+  ): Promise<{ relayed: TransportAddress; relayed6?: TransportAddress; lifetime: number }> {
     const attrs: Array<[number, Buffer]> = [[AttributeType.RequestedTransport, Buffer.from([17, 0, 0, 0])]];
     if (options.lifetime !== undefined) attrs.push([AttributeType.Lifetime, u32(options.lifetime)]);
     if (options.family)
       attrs.push([AttributeType.RequestedAddressFamily, Buffer.from([options.family === 6 ? 2 : 1, 0, 0, 0])]);
+    if (options.dual) attrs.push([AttributeType.AdditionalAddressFamily, Buffer.from([2, 0, 0, 0])]);
     const res = await this.transact(StunMethod.Allocate, attrs, true);
     const relayed = res.get(AttributeType.XorRelayedAddress);
     const mapped = res.get(AttributeType.XorMappedAddress);
     if (!relayed) throw new TurnError("ERROR_RESPONSE", "Allocate success without XOR-RELAYED-ADDRESS");
     this.relayed = decodeXorAddress(relayed, res.transactionId);
     if (mapped) this.mapped = decodeXorAddress(mapped, res.transactionId);
-    return { relayed: this.relayed, lifetime: res.get(AttributeType.Lifetime)?.readUInt32BE(0) ?? 0 };
+    const second = res.attributes.filter((a) => a.type === AttributeType.XorRelayedAddress)[1];
+    const relayed6 = second
+      ? decodeXorAddress(res.raw.subarray(second.offset, second.offset + second.length), res.transactionId)
+      : undefined;
+    const lifetime = res.get(AttributeType.Lifetime)?.readUInt32BE(0) ?? 0;
+    return relayed6 ? { relayed: this.relayed, relayed6, lifetime } : { relayed: this.relayed, lifetime };
   }
 
   /** Refresh; lifetime 0 deletes the allocation. Resolves with the granted lifetime. */

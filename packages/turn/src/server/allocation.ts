@@ -41,6 +41,10 @@ export class Allocation {
   readonly channels = new Map<number, ChannelBinding>();
   readonly channelsByPeer = new Map<string, ChannelBinding>();
   readonly peerConnections = new Map<number, PeerConnection>();
+  /** The IPv6 relay of a dual-stack allocation (RFC 8656 ADDITIONAL-ADDRESS-FAMILY), besides `relay` (IPv4). */
+  relay6: Relay | undefined;
+  /** A dual allocation was asked for but no IPv6 relay could be made (ADDRESS-ERROR-CODE 440 in the response). */
+  family6Error = false;
   /** RFC 8016 mobility ticket, when the client asked for one. */
   ticket: string | undefined;
   expiresAt: number;
@@ -94,9 +98,18 @@ export class Allocation {
     }
   }
 
+  /** The relay that talks to peers of `address`'s family. */
+  relayFor(address: string): Relay | undefined {
+    const v6 = address.includes(":");
+    if (v6 === this.relay.address.includes(":")) return this.relay;
+    return this.relay6 && v6 ? this.relay6 : undefined;
+  }
+
   close(): void {
-    if (this.relay.kind === "udp") this.relay.socket.close();
-    else this.relay.server.close();
+    for (const relay of [this.relay, this.relay6]) {
+      if (relay?.kind === "udp") relay.socket.close();
+      else relay?.server.close();
+    }
     for (const conn of this.peerConnections.values()) {
       clearTimeout(conn.timer);
       conn.socket.destroy();

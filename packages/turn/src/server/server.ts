@@ -11,7 +11,7 @@ import { createServer as createTlsServer, type TlsOptions } from "node:tls";
 import { EventEmitter } from "eventemitter3";
 import { type Authenticate, staticCredentials } from "../auth/credentials.js";
 import { TurnError } from "../errors.js";
-import { ErrorCode } from "../stun/attributes/error-code.js";
+import { ErrorCode, encodeAddressErrorCode } from "../stun/attributes/error-code.js";
 import {
   decodePasswordAlgorithm,
   encodePasswordAlgorithms,
@@ -607,6 +607,16 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     if (family && (family.length !== 4 || (family[0] !== 0x01 && family[0] !== 0x02))) {
       return this.refuse(msg, link, ErrorCode.BadRequest, "REQUESTED-ADDRESS-FAMILY malformed", reply);
     }
+    const additional = msg.get(AttributeType.AdditionalAddressFamily);
+    if (additional && (additional.length !== 4 || additional[0] !== 0x02 || family || token || tcpRelay)) {
+      return this.refuse(
+        msg,
+        link,
+        ErrorCode.BadRequest,
+        "ADDITIONAL-ADDRESS-FAMILY must be IPv6, for a UDP relay, without REQUESTED-ADDRESS-FAMILY or a token",
+        reply,
+      );
+    }
     if (family && token) {
       return this.refuse(
         msg,
@@ -640,7 +650,15 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
 
     this.allocating.set(link.key, txid);
     try {
-      return await this.createAllocation(msg, link, auth, reply, { tcpRelay, token, evenPort, relayIp, current, txid });
+      return await this.createAllocation(msg, link, auth, reply, {
+        tcpRelay,
+        token,
+        evenPort,
+        relayIp,
+        current,
+        txid,
+        dual: additional !== undefined,
+      });
     } finally {
       this.allocating.delete(link.key);
     }
@@ -658,6 +676,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
       relayIp: string;
       current: number;
       txid: string;
+      dual: boolean;
     },
   ): Promise<Buffer> {
     const { tcpRelay, token, evenPort, relayIp, current, txid } = req;
@@ -680,10 +699,20 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
       relay = { kind: "udp", ...got.relay };
       reservation = got.token;
     }
-    // The await above may have let a retransmission or a close in; recheck before committing.
+    // RFC 8656 §7.2 dual allocation: an IPv6 relay besides the IPv4 one, or ADDRESS-ERROR-CODE 440 if there is none.
+    let relay6: Relay | undefined;
+    let family6Error = false;
+    const relayIp6 = req.dual ? this.relayIpFor(6) : undefined;
+    if (relayIp6) {
+      const got6 = await this.ports.allocate(relayIp6);
+      if (got6) relay6 = { kind: "udp", ...got6.relay };
+      else family6Error = true;
+    } else if (req.dual) family6Error = true;
+    // The awaits above may have let a retransmission or a close in; recheck before committing.
     if (this.state !== "listening" || this.allocations.has(link.key)) {
       if (relay.kind === "udp") relay.socket.close();
       else relay.server.close();
+      if (relay6?.kind === "udp") relay6.socket.close();
       return this.refuse(msg, link, ErrorCode.AllocationMismatch, "allocation already exists for this 5-tuple", reply);
     }
     const lifetime = this.grantLifetime(msg, DEFAULT_LIFETIME);
@@ -696,6 +725,9 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
       lifetime,
       this.options.maxBytesPerSecond ?? 0,
     );
+    allocation.relay6 = relay6;
+    allocation.family6Error = family6Error;
+    if (relay6?.kind === "udp") relay6.socket.on("message", (data, from) => this.onPeerData(allocation, data, from));
     if (relay.kind === "udp") relay.socket.on("message", (data, from) => this.onPeerData(allocation, data, from));
     else relay.server.on("connection", (socket) => this.onPeerTcpConnection(allocation, socket));
     if (this.options.mobility && msg.has(AttributeType.MobilityTicket)) this.issueTicket(allocation);
@@ -715,14 +747,21 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
   ): Buffer {
     const tid = msg.transactionId;
     const lifetime = Math.max(0, Math.round((allocation.expiresAt - Date.now()) / 1000));
-    const relayed = { address: this.options.externalIp ?? allocation.relay.address, port: allocation.relay.port };
-    const b = new MessageBuilder(msg.method, StunClass.SuccessResponse, tid)
-      .add(AttributeType.XorRelayedAddress, encodeXorAddress(relayed, tid))
-      .add(AttributeType.Lifetime, u32(lifetime))
-      .add(
-        AttributeType.XorMappedAddress,
-        encodeXorAddress({ address: link.remoteAddress, port: link.remotePort }, tid),
-      );
+    // -X/--external-ip stands for the relay address of its own family only.
+    const external = this.options.externalIp;
+    const useExternal = external !== undefined && isIPv6(external) === isIPv6(allocation.relay.address);
+    const relayed = { address: useExternal ? external : allocation.relay.address, port: allocation.relay.port };
+    const b = new MessageBuilder(msg.method, StunClass.SuccessResponse, tid).add(
+      AttributeType.XorRelayedAddress,
+      encodeXorAddress(relayed, tid),
+    );
+    if (allocation.relay6) b.add(AttributeType.XorRelayedAddress, encodeXorAddress(allocation.relay6, tid));
+    if (allocation.family6Error)
+      b.add(AttributeType.AddressErrorCode, encodeAddressErrorCode(6, ErrorCode.AddressFamilyNotSupported));
+    b.add(AttributeType.Lifetime, u32(lifetime)).add(
+      AttributeType.XorMappedAddress,
+      encodeXorAddress({ address: link.remoteAddress, port: link.remotePort }, tid),
+    );
     if (reservation) b.add(AttributeType.ReservationToken, reservation);
     if (allocation.ticket) b.add(AttributeType.MobilityTicket, Buffer.from(allocation.ticket, "hex"));
     return this.seal(b, reply);
@@ -884,8 +923,8 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
 
   private sendToPeer(allocation: Allocation, data: Buffer, address: string, port: number): void {
     const now = Date.now();
-    const relay = allocation.relay;
-    if (relay.kind !== "udp" || !allocation.hasPermission(address, now) || !allocation.admit(data.length, now)) {
+    const relay = allocation.relayFor(address);
+    if (relay?.kind !== "udp" || !allocation.hasPermission(address, now) || !allocation.admit(data.length, now)) {
       this.counters.relayDropped++;
       return;
     }
@@ -1048,8 +1087,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
   }
 
   private peerDenied(peer: TransportAddress, allocation: Allocation): { code: number; reason: string } | undefined {
-    const relayV6 = isIPv6(allocation.relay.address);
-    if ((peer.family === 6) !== relayV6) {
+    if (!allocation.relayFor(peer.address)) {
       return { code: ErrorCode.PeerAddressFamilyMismatch, reason: `peer ${peer.address} is not the relay's family` };
     }
     const reason = this.policy.check(peer.address);

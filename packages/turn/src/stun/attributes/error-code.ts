@@ -51,6 +51,13 @@ export function encodeErrorCode(code: number, reason?: string): Buffer {
   return out;
 }
 
+/** RFC 8656 §18.13 ADDRESS-ERROR-CODE: which family of a dual allocation failed, and why. */
+export function encodeAddressErrorCode(family: 4 | 6, code: number, reason?: string): Buffer {
+  const value = encodeErrorCode(code, reason);
+  value[0] = family === 6 ? 0x02 : 0x01;
+  return value;
+}
+
 export function decodeErrorCode(value: Buffer): { code: number; reason: string } {
   if (value.length < 4) throw new TurnError("STUN_BAD_ATTRIBUTE", `ERROR-CODE of ${value.length} bytes is too short`);
   const hundreds = value[2]! & 0x07;
