@@ -40,6 +40,7 @@ export function selfSignedCert(): { dir: string; cert: string; key: string } {
 /** Starts the parley-turn CLI with `args` plus free listening ports; resolves once it prints "ready". */
 export async function startParleyTurn(
   args: string[],
+  options: { cwd?: string } = {},
 ): Promise<{ program: RunningProgram; port: number; tlsPort: number }> {
   const port = await freePort();
   const tlsPort = await freePort();
@@ -48,6 +49,7 @@ export async function startParleyTurn(
     command: process.execPath,
     args: [turnCli, ...args, `--listening-port=${port}`, `--tls-listening-port=${tlsPort}`],
     readyLine: /ready/,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
   });
   return { program, port, tlsPort };
 }

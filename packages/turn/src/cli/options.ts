@@ -122,12 +122,6 @@ export function parseCli(argv: string[]): CliConfig {
   if (values["no-auth"] && (values["lt-cred-mech"] || values.user?.length)) {
     throw new TurnError("INVALID_OPTION", "--no-auth cannot be combined with --lt-cred-mech or --user");
   }
-  if (values["no-auth"]) {
-    throw new TurnError(
-      "INVALID_OPTION",
-      "--no-auth (an open relay) is not supported; use --user or --use-auth-secret",
-    );
-  }
   for (const [flag, list] of [
     ["--denied-peer-ip", values["denied-peer-ip"]],
     ["--allowed-peer-ip", values["allowed-peer-ip"]],
@@ -180,6 +174,7 @@ export function parseCli(argv: string[]): CliConfig {
       maxAllocateLifetime: count("--max-allocate-lifetime", values["max-allocate-lifetime"], 3600),
       nonceLifetime: count("--stale-nonce", values["stale-nonce"], 600),
       fingerprint: values.fingerprint ?? false,
+      noAuth: values["no-auth"] ?? false,
       mobility: values.mobility ?? false,
       ...(values["no-software-attribute"] ? { software: false as const } : {}),
     },

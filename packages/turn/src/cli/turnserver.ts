@@ -95,6 +95,7 @@ async function main(argv: string[]): Promise<number> {
   }
   for (const notice of config.notices) log(`notice: ${notice}`);
 
+  if (config.server.noAuth) log("warning: --no-auth makes this an open relay; use it only on a closed test network");
   const server = createTurnServer(config.server);
   if (config.verbose > 0) {
     server.on("allocation-created", (a) =>

@@ -58,7 +58,7 @@ export class Allocation {
     public link: ClientLink,
     readonly relay: Relay,
     readonly username: string,
-    readonly key: Buffer,
+    readonly key: Buffer | undefined,
     /** Transaction id of the Allocate that made it, so a retransmission gets a success again (RFC 8656 §7.2). */
     readonly transactionId: string,
     lifetimeSeconds: number,

@@ -78,6 +78,11 @@ export interface TurnServerOptions {
    * --user is configured by its 0x MD5 key, since no SHA-256 key can be derived for it.
    */
   passwordAlgorithms?: Array<"sha256" | "md5">;
+  /**
+   * coturn's -z/--no-auth: no credentials at all, an open relay. Only for closed test networks; the peer policy
+   * still applies. Every allocation belongs to the user "anonymous".
+   */
+  noAuth?: boolean;
   /** Allocations per user (coturn's -q); 0 = unlimited. */
   userQuota?: number;
   /** Allocations in all (coturn's -Q); 0 = unlimited. */
@@ -146,9 +151,10 @@ const PERMISSION_LIFETIME_MS = 300_000;
 const CHANNEL_LIFETIME_MS = 600_000;
 const MAX_RATE_ENTRIES = 65_536;
 
-type Authenticated = { username: string; key: Buffer; sha256: boolean };
+/** `key` is undefined only with `noAuth`, where responses carry no MESSAGE-INTEGRITY. */
+type Authenticated = { username: string; key: Buffer | undefined; sha256: boolean };
 /** How responses to an authenticated request are signed: with the request's key and integrity algorithm. */
-type Reply = { key: Buffer; sha256: boolean; fingerprint: boolean };
+type Reply = { key: Buffer | undefined; sha256: boolean; fingerprint: boolean };
 
 /** A STUN/TURN server (RFC 8489, RFC 8656) over UDP, TCP and TLS, embeddable with hooks. */
 export class TurnServer extends EventEmitter<TurnServerEvents> {
@@ -487,6 +493,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
         ],
       });
     };
+    if (this.options.noAuth) return { username: "anonymous", key: undefined, sha256: false };
     const sha256 = msg.integritySha256Offset !== -1;
     if (msg.integrityOffset === -1 && !sha256) {
       if (!this.admitUnauthenticated(link.remoteAddress)) return null;
@@ -626,7 +633,8 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
         reply,
       );
     }
-    const wantV6 = family ? family[0] === 0x02 : isIPv6(link.localAddress) && !link.localAddress.startsWith("::ffff:");
+    // RFC 8656 §7.2: without REQUESTED-ADDRESS-FAMILY the relay is IPv4, whatever family the client connected over.
+    const wantV6 = family !== undefined && family[0] === 0x02;
     const relayIp = this.relayIpFor(wantV6 ? 6 : 4);
     if (!relayIp) {
       return this.refuse(
@@ -1163,7 +1171,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     options: {
       unknownAttributes?: number[];
       fingerprint: boolean;
-      key?: Buffer;
+      key?: Buffer | undefined;
       sha256?: boolean;
       extra?: Array<[number, Buffer]>;
     },
