@@ -396,3 +396,37 @@ describe("IPv6 and dual-stack allocations (RFC 8656 §7.2)", () => {
     expect((await failure(c.allocate({ family: 6 })))?.stunCode).toBe(440);
   });
 });
+
+describe("EVEN-PORT, RESERVATION-TOKEN and bandwidth", () => {
+  it("gives an even port, reserves the next one, and hands it over for the token (RTP/RTCP pairs)", async () => {
+    const s = await server();
+    const rtp = await (await client(s)).allocate({ evenPort: "reserve" });
+    expect(rtp.relayed.port % 2).toBe(0);
+    expect(rtp.reservationToken?.length).toBe(8);
+    const rtcp = await (await client(s)).allocate({ reservationToken: rtp.reservationToken! });
+    expect(rtcp.relayed.port).toBe(rtp.relayed.port + 1);
+  });
+
+  it("answers an unknown reservation token with 508", async () => {
+    const s = await server();
+    const c = await client(s);
+    expect((await failure(c.allocate({ reservationToken: Buffer.alloc(8, 1) })))?.stunCode).toBe(508);
+  });
+
+  it("drops what exceeds maxBytesPerSecond (coturn's --max-bps) and relays the rest", async () => {
+    const s = await server({ maxBytesPerSecond: 2000 });
+    const a = await client(s);
+    const b = await client(s, "udp", "bob", "hunter2");
+    const ra = (await a.allocate()).relayed;
+    const rb = (await b.allocate()).relayed;
+    await a.createPermission(rb.address);
+    await b.createPermission(ra.address);
+    let received = 0;
+    b.on("data", () => received++);
+    for (let i = 0; i < 20; i++) a.send(rb, Buffer.alloc(500));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(received).toBeGreaterThan(0);
+    expect(received).toBeLessThanOrEqual(5);
+    expect(s.counters.relayDropped).toBeGreaterThanOrEqual(15);
+  });
+});

@@ -124,13 +124,24 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
 
   /** Allocate a UDP relay (RFC 8656 §7). Resolves with the relayed address and granted lifetime. */
   async allocate(
-    options: { lifetime?: number; family?: 4 | 6; dual?: boolean } = {},
-  ): Promise<{ relayed: TransportAddress; relayed6?: TransportAddress; lifetime: number }> {
+    options: {
+      lifetime?: number;
+      family?: 4 | 6;
+      dual?: boolean;
+      /** EVEN-PORT; "reserve" also sets the R bit so the next port is held for a later Allocate. */
+      evenPort?: boolean | "reserve";
+      /** RESERVATION-TOKEN from an earlier EVEN-PORT "reserve" allocation: take the port it holds. */
+      reservationToken?: Buffer;
+    } = {},
+  ): Promise<{ relayed: TransportAddress; relayed6?: TransportAddress; lifetime: number; reservationToken?: Buffer }> {
     const attrs: Array<[number, Buffer]> = [[AttributeType.RequestedTransport, Buffer.from([17, 0, 0, 0])]];
     if (options.lifetime !== undefined) attrs.push([AttributeType.Lifetime, u32(options.lifetime)]);
     if (options.family)
       attrs.push([AttributeType.RequestedAddressFamily, Buffer.from([options.family === 6 ? 2 : 1, 0, 0, 0])]);
     if (options.dual) attrs.push([AttributeType.AdditionalAddressFamily, Buffer.from([2, 0, 0, 0])]);
+    if (options.evenPort)
+      attrs.push([AttributeType.EvenPort, Buffer.from([options.evenPort === "reserve" ? 0x80 : 0])]);
+    if (options.reservationToken) attrs.push([AttributeType.ReservationToken, options.reservationToken]);
     const res = await this.transact(StunMethod.Allocate, attrs, true);
     const relayed = res.get(AttributeType.XorRelayedAddress);
     const mapped = res.get(AttributeType.XorMappedAddress);
@@ -142,7 +153,13 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
       ? decodeXorAddress(res.raw.subarray(second.offset, second.offset + second.length), res.transactionId)
       : undefined;
     const lifetime = res.get(AttributeType.Lifetime)?.readUInt32BE(0) ?? 0;
-    return relayed6 ? { relayed: this.relayed, relayed6, lifetime } : { relayed: this.relayed, lifetime };
+    const token = res.get(AttributeType.ReservationToken);
+    return {
+      relayed: this.relayed,
+      lifetime,
+      ...(relayed6 ? { relayed6 } : {}),
+      ...(token ? { reservationToken: Buffer.from(token) } : {}),
+    };
   }
 
   /** Refresh; lifetime 0 deletes the allocation. Resolves with the granted lifetime. */
