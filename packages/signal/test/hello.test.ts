@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import WebSocket from "ws";
 import { createSignalServer, PROTOCOL_VERSION, SignalClient, SignalError, type SignalServer } from "../src/index.js";
+import { rawSocket } from "./helpers/raw-socket.js";
 
 let server: SignalServer;
 let url: string;
@@ -11,29 +11,7 @@ beforeEach(async () => {
 });
 afterEach(() => server.close());
 
-/** A raw WebSocket, to send what no well-behaved client would. */
-async function raw(): Promise<{ ws: WebSocket; next: () => Promise<Record<string, unknown>> }> {
-  const ws = new WebSocket(url);
-  const inbox: Record<string, unknown>[] = [];
-  const waiters: Array<(m: Record<string, unknown>) => void> = [];
-  ws.on("message", (data) => {
-    const msg = JSON.parse(String(data));
-    const waiter = waiters.shift();
-    if (waiter) waiter(msg);
-    else inbox.push(msg);
-  });
-  await new Promise((resolve, reject) => {
-    ws.once("open", resolve);
-    ws.once("error", reject);
-  });
-  const next = () =>
-    new Promise<Record<string, unknown>>((resolve) => {
-      const queued = inbox.shift();
-      if (queued) resolve(queued);
-      else waiters.push(resolve);
-    });
-  return { ws, next };
-}
+const raw = () => rawSocket(url);
 
 describe("hello/welcome", () => {
   it("welcomes a client with a session id, the protocol version and the server's limits", async () => {

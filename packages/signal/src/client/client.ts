@@ -1,112 +1,424 @@
 import { EventEmitter } from "eventemitter3";
 import * as v from "valibot";
 import { SignalError, SignalErrorCode } from "../protocol/errors.js";
-import { describeIssues, PROTOCOL_VERSION, ServerMessageSchema, type Welcome } from "../protocol/messages.js";
+import {
+  type BroadcastMessage,
+  describeIssues,
+  type IceServer,
+  type Joined,
+  type Member,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+  ServerMessageSchema,
+  type SignalKind,
+  type SignalMessage,
+  type Welcome,
+} from "../protocol/messages.js";
+import { backoffDelay, type ReconnectOptions } from "./backoff.js";
+import { openSocket, type Socket, type WebSocketConstructor } from "./socket.js";
 
 export interface SignalClientOptions {
   token?: string;
-  /** How long a request waits for its answer. Default 10 s. */
+  /** How long a request waits for its answer (queued time included). Default 10 s. */
   requestTimeoutMs?: number;
+  /** Reconnect with backoff and resume the session after an unexpected drop. `false` turns it off. */
+  reconnect?: ReconnectOptions | false;
+  /** Client-side ping interval; a ping unanswered within the same interval counts the connection dead. Default 10 s. */
+  heartbeatMs?: number;
+  /** Requests waiting for a connection (while reconnecting). Beyond this, new requests fail with QUEUE_FULL. */
+  maxQueued?: number;
+  /** A WebSocket implementation, for Node 20 without the `ws` package resolvable, or for tests. */
+  WebSocket?: WebSocketConstructor;
   /** Protocol version to announce; only tests of version negotiation change it. */
   version?: number;
 }
 
+export interface RoomState {
+  room: string;
+  /** Our own member id in the room (the session id). */
+  self: string;
+  /** The other members, kept current by member-joined/member-left. */
+  members: Map<string, Member>;
+  metadata: Record<string, unknown> | undefined;
+}
+
 export interface SignalClientEvents {
+  /** Every welcome: the first, and each one after a reconnect (resumed or not). */
   welcome: (welcome: Welcome) => void;
+  "member-joined": (room: string, member: Member) => void;
+  "member-left": (room: string, memberId: string) => void;
+  signal: (message: SignalMessage) => void;
+  broadcast: (message: BroadcastMessage) => void;
+  /** Fresh ICE servers (TURN credentials are refreshed before they expire). */
+  "ice-servers": (iceServers: IceServer[]) => void;
+  /** The connection dropped; the client will try again after `delayMs`. */
+  reconnecting: (attempt: number, delayMs: number, reason: string) => void;
+  /** Back on the same session: same member id, same rooms, every missed message delivered. */
+  resumed: (welcome: Welcome) => void;
+  /**
+   * The old session could not be resumed (window or outbox exceeded): this is a new session with a new member id,
+   * and the client has joined its rooms again. Peers must treat it as a new participant.
+   */
+  "session-replaced": (previousSessionId: string, welcome: Welcome) => void;
+  /** An error not tied to a request of ours (rate limit warnings, a bad frame from the server). */
   error: (err: SignalError) => void;
-  close: (code: number, reason: string) => void;
+  /** The client is closed for good: by `close()`, by the server refusing us, or after giving up reconnecting. */
+  close: (reason: SignalError | undefined) => void;
 }
 
-type Socket = {
-  readyState: number;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-  addEventListener(type: string, listener: (ev: { data?: unknown; code?: number; reason?: string }) => void): void;
-};
-
-async function openSocket(url: string): Promise<Socket> {
-  // Browsers (and Node 22+) have a global WebSocket; Node 20 gets `ws`, loaded only there so bundles stay Node-free.
-  const Global = (globalThis as { WebSocket?: new (url: string) => Socket }).WebSocket;
-  if (Global) return new Global(url);
-  const { WebSocket } = await import("ws");
-  return new WebSocket(url) as unknown as Socket;
+interface Pending {
+  id: string;
+  text: string;
+  resolve: (msg: ServerMessage) => void;
+  reject: (err: SignalError) => void;
+  timer: ReturnType<typeof setTimeout>;
+  /** Part of the session's state: re-sent after a resume (the server answers a repeated id from its cache). */
+  sent: boolean;
 }
 
-/** One signalling connection. This foundation connects and says hello; rooms arrive with issue #4. */
+type State = "connecting" | "open" | "reconnecting" | "closed";
+
+/** Errors after which reconnecting cannot help. */
+const FATAL = new Set<string>([SignalErrorCode.Unauthorized, SignalErrorCode.UnsupportedVersion]);
+
+/**
+ * One signalling connection for Node and browsers. Requests are promises answered by id; messages addressed to us
+ * carry `seq`, which the client tracks so a resumed session sees each exactly once. When the connection drops, the
+ * client reconnects with backoff and jitter, resumes, and re-sends requests whose answers it never saw.
+ */
 export class SignalClient extends EventEmitter<SignalClientEvents> {
   private socket: Socket | undefined;
+  private state: State = "connecting";
   private welcomeMessage: Welcome | undefined;
   private nextId = 1;
-  private readonly pending = new Map<
-    string,
-    { resolve: (msg: Welcome) => void; reject: (err: SignalError) => void; timer: ReturnType<typeof setTimeout> }
-  >();
+  private lastSeq = 0;
+  private attempt = 0;
+  private readonly pending = new Map<string, Pending>();
+  private readonly joinedRooms = new Map<string, RoomState>();
+  private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly outgoing: Pending[] = [];
+  private tokens = 0;
+  private tokensAt = Date.now();
+  private readonly options: Required<Pick<SignalClientOptions, "requestTimeoutMs" | "heartbeatMs" | "maxQueued">> &
+    SignalClientOptions;
 
-  private constructor(private readonly options: SignalClientOptions) {
+  private constructor(
+    readonly url: string,
+    options: SignalClientOptions,
+  ) {
     super();
+    this.options = { requestTimeoutMs: 10_000, heartbeatMs: 10_000, maxQueued: 256, ...options };
   }
 
-  /** Opens the socket and completes the hello/welcome exchange. */
+  /** Opens the connection and completes hello/welcome. Rejects (CONNECT_FAILED, UNAUTHORIZED…) without retrying. */
   static async connect(url: string, options: SignalClientOptions = {}): Promise<SignalClient> {
-    const client = new SignalClient(options);
-    await client.open(url);
+    const client = new SignalClient(url, options);
+    try {
+      await client.open();
+    } catch (err) {
+      client.shutdown(err as SignalError);
+      throw err;
+    }
     return client;
   }
 
-  private async open(url: string): Promise<void> {
-    const socket = await openSocket(url);
-    this.socket = socket;
-    await new Promise<void>((resolve, reject) => {
-      socket.addEventListener("open", () => resolve());
-      socket.addEventListener("error", () =>
-        reject(new SignalError(SignalErrorCode.ConnectFailed, `cannot open WebSocket to ${url}`)),
-      );
-    });
-    socket.addEventListener("message", (ev) => this.onMessage(String(ev.data)));
-    socket.addEventListener("close", (ev) => {
-      for (const [, p] of this.pending) {
-        clearTimeout(p.timer);
-        p.reject(new SignalError(SignalErrorCode.Closed, `connection closed (${ev.code ?? 0}) before an answer`));
-      }
-      this.pending.clear();
-      this.emit("close", ev.code ?? 0, ev.reason ?? "");
-    });
-    const welcome = await this.request({
-      type: "hello",
-      version: this.options.version ?? PROTOCOL_VERSION,
-      ...(this.options.token ? { token: this.options.token } : {}),
-    });
-    this.welcomeMessage = welcome;
-    this.emit("welcome", welcome);
-  }
-
-  /** The server's welcome: session id, protocol version and limits. */
+  /** The latest welcome: session id, ICE servers, the server's limits. */
   get welcome(): Welcome {
     if (!this.welcomeMessage) throw new SignalError(SignalErrorCode.Closed, "not connected yet");
     return this.welcomeMessage;
   }
 
-  /** Closes the connection. Safe to call twice. */
-  close(): void {
-    this.socket?.close(1000, "client closed");
+  /** Our member id (changes only on `session-replaced`). */
+  get sessionId(): string {
+    return this.welcome.sessionId;
   }
 
-  private request(body: Record<string, unknown>): Promise<Welcome> {
-    const id = String(this.nextId++);
-    const timeoutMs = this.options.requestTimeoutMs ?? 10_000;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
+  get connected(): boolean {
+    return this.state === "open";
+  }
+
+  /** Rooms we are in, with their current members. */
+  get rooms(): ReadonlyMap<string, RoomState> {
+    return this.joinedRooms;
+  }
+
+  async join(room: string, metadata?: Record<string, unknown>): Promise<RoomState> {
+    const joined = (await this.request({ type: "join", room, ...(metadata ? { metadata } : {}) })) as Joined;
+    const state: RoomState = {
+      room,
+      self: joined.self,
+      members: new Map(joined.members.map((m) => [m.id, m])),
+      metadata,
+    };
+    this.joinedRooms.set(room, state);
+    return state;
+  }
+
+  async leave(room: string): Promise<void> {
+    await this.request({ type: "leave", room });
+    this.joinedRooms.delete(room);
+  }
+
+  /** Sends offer/answer/candidate/… to one member. Resolves when the server has accepted it for delivery. */
+  async signal(room: string, to: string, kind: SignalKind, payload: unknown): Promise<void> {
+    await this.request({ type: "signal", room, to, kind, payload });
+  }
+
+  /** Sends `payload` to every other member of the room. */
+  async broadcast(room: string, payload: unknown): Promise<void> {
+    await this.request({ type: "broadcast", room, payload });
+  }
+
+  /** Round trip to the server, in milliseconds. */
+  async ping(): Promise<number> {
+    const started = Date.now();
+    await this.request({ type: "ping" });
+    return Date.now() - started;
+  }
+
+  /** Closes for good: no reconnect, pending requests fail with CLOSED. Safe to call twice. */
+  close(): void {
+    this.shutdown(undefined);
+  }
+
+  // ---- connection -------------------------------------------------------------------------------------------------
+
+  private async open(): Promise<void> {
+    const socket = await openSocket(this.url, this.options.WebSocket);
+    this.socket = socket;
+    await new Promise<void>((resolve, reject) => {
+      socket.onopen = () => resolve();
+      socket.onerror = () =>
+        reject(new SignalError(SignalErrorCode.ConnectFailed, `cannot open WebSocket to ${this.url}`));
+      socket.onclose = (ev) =>
         reject(
-          new SignalError(SignalErrorCode.Timeout, `no answer to ${String(body.type)} within ${timeoutMs} ms`, id),
+          new SignalError(SignalErrorCode.ConnectFailed, `WebSocket to ${this.url} closed (${ev.code}) while opening`),
         );
-      }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
-      this.socket?.send(JSON.stringify({ ...body, id }));
+    });
+    socket.onmessage = (ev) => {
+      if (socket === this.socket) this.onText(String(ev.data));
+    };
+    socket.onerror = () => {};
+    socket.onclose = (ev) => {
+      if (socket === this.socket) this.onDrop(`closed by server (${ev.code}${ev.reason ? ` ${ev.reason}` : ""})`);
+    };
+    const previous = this.welcomeMessage;
+    const hello: Record<string, unknown> = { type: "hello", version: this.options.version ?? PROTOCOL_VERSION };
+    if (this.options.token) hello.token = this.options.token;
+    if (previous) {
+      hello.resume = { sessionId: previous.sessionId, resumeToken: previous.resumeToken, lastSeq: this.lastSeq };
+    }
+    let welcome: Welcome;
+    try {
+      welcome = (await this.exchange(hello)) as Welcome;
+    } catch (err) {
+      if (!(previous && err instanceof SignalError && err.code === SignalErrorCode.SessionExpired)) throw err;
+      delete hello.resume;
+      welcome = (await this.exchange(hello)) as Welcome;
+      await this.replaceSession(previous, welcome);
+      return;
+    }
+    this.welcomeMessage = welcome;
+    this.state = "open";
+    this.attempt = 0;
+    this.startHeartbeat();
+    this.emit("welcome", welcome);
+    if (welcome.resumed) this.emit("resumed", welcome);
+    // Requests whose answers were lost with the old socket go again; the server answers repeats from its cache.
+    this.requeueAll();
+  }
+
+  /** A new session after a failed resume: requests for the old one fail, rooms are joined again. */
+  private async replaceSession(previous: Welcome, welcome: Welcome): Promise<void> {
+    this.welcomeMessage = welcome;
+    this.lastSeq = 0;
+    for (const p of [...this.pending.values()]) {
+      if (p.sent)
+        this.settle(p.id)?.reject(
+          new SignalError(SignalErrorCode.SessionExpired, "the session was lost before an answer came", p.id),
+        );
+    }
+    this.state = "open";
+    this.attempt = 0;
+    this.startHeartbeat();
+    this.emit("welcome", welcome);
+    const rooms = [...this.joinedRooms.values()];
+    this.joinedRooms.clear();
+    this.requeueAll();
+    for (const room of rooms) {
+      try {
+        await this.join(room.room, room.metadata);
+      } catch (err) {
+        this.emit("error", err as SignalError);
+      }
+    }
+    this.emit("session-replaced", previous.sessionId, welcome);
+  }
+
+  /** The socket is gone: reconnect (with backoff and jitter) unless we are closing or told not to. */
+  private onDrop(reason: string): void {
+    this.stopHeartbeat();
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.socket = undefined;
+    if (this.state === "closed") return;
+    const options = this.options.reconnect;
+    if (options === false) {
+      this.shutdown(new SignalError(SignalErrorCode.Closed, `connection lost: ${reason}`));
+      return;
+    }
+    const delay = backoffDelay(this.attempt, options);
+    if (delay === undefined) {
+      this.shutdown(
+        new SignalError(
+          SignalErrorCode.ConnectFailed,
+          `gave up reconnecting after ${this.attempt} attempts: ${reason}`,
+        ),
+      );
+      return;
+    }
+    this.attempt++;
+    this.state = "reconnecting";
+    // Answers to requests already sent may never come; they are re-sent on resume, so their marks are kept.
+    this.emit("reconnecting", this.attempt, delay, reason);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.open().catch((err: SignalError) => {
+        if (FATAL.has(err.code)) this.shutdown(err);
+        else if (this.state !== "closed") this.onDrop(err.message);
+      });
+    }, delay);
+  }
+
+  private shutdown(reason: SignalError | undefined): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    this.stopHeartbeat();
+    clearTimeout(this.reconnectTimer);
+    clearTimeout(this.flushTimer);
+    this.outgoing.length = 0;
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket && socket.readyState <= 1) socket.close(1000, "client closed");
+    const why = reason ?? new SignalError(SignalErrorCode.Closed, "client closed");
+    for (const id of [...this.pending.keys()]) this.settle(id)?.reject(why);
+    this.emit("close", reason);
+  }
+
+  private startHeartbeat(): void {
+    this.stopHeartbeat();
+    const interval = this.options.heartbeatMs;
+    this.heartbeatTimer = setInterval(() => {
+      const socket = this.socket;
+      this.exchange({ type: "ping" }, interval).catch(() => {
+        // No pong in a whole interval: the path is dead even if TCP has not noticed. Drop and reconnect.
+        if (socket && socket === this.socket) {
+          socket.close(4000, "heartbeat timeout");
+          this.onDrop("no pong from server");
+        }
+      });
+    }, interval);
+    (this.heartbeatTimer as { unref?: () => void }).unref?.();
+  }
+
+  private stopHeartbeat(): void {
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+  }
+
+  // ---- requests ---------------------------------------------------------------------------------------------------
+
+  /** A request that is part of the session: queued while reconnecting, re-sent after a resume. */
+  private request(body: Record<string, unknown>): Promise<ServerMessage> {
+    if (this.state === "closed") return Promise.reject(new SignalError(SignalErrorCode.Closed, "client is closed"));
+    if (this.state !== "open" && this.pending.size >= this.options.maxQueued) {
+      return Promise.reject(
+        new SignalError(SignalErrorCode.QueueFull, `${this.pending.size} requests already wait for a connection`),
+      );
+    }
+    return this.track(body, this.options.requestTimeoutMs, (p) => this.transmit(p));
+  }
+
+  /** A request on the current socket only (hello, heartbeat ping): not queued, not re-sent. */
+  private exchange(body: Record<string, unknown>, timeoutMs = this.options.requestTimeoutMs): Promise<ServerMessage> {
+    return this.track(body, timeoutMs, (p) => {
+      this.socket?.send(p.text);
+      this.pending.delete(p.id);
+      this.pending.set(`~${p.id}`, p); // kept apart so a resume never re-sends it
+      p.id = `~${p.id}`;
     });
   }
 
-  private onMessage(text: string): void {
+  private track(body: Record<string, unknown>, timeoutMs: number, start: (p: Pending) => void): Promise<ServerMessage> {
+    const id = String(this.nextId++);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.settle(p.id)?.reject(
+          new SignalError(SignalErrorCode.Timeout, `no answer to ${String(body.type)} within ${timeoutMs} ms`, id),
+        );
+      }, timeoutMs);
+      const p: Pending = { id, text: JSON.stringify({ ...body, id }), resolve, reject, timer, sent: false };
+      this.pending.set(id, p);
+      start(p);
+    });
+  }
+
+  /**
+   * Sends in order, paced to the server's advertised messagesPerSecond (with a burst of one second's worth, half the
+   * server's allowance), so a busy client queues instead of tripping the server's rate limit.
+   */
+  private transmit(p: Pending): void {
+    this.outgoing.push(p);
+    this.flush();
+  }
+
+  private flush(): void {
+    if (this.flushTimer || this.state !== "open" || !this.socket) return; // flushed when the connection is back
+    const rate = this.welcomeMessage?.limits.messagesPerSecond ?? 50;
+    while (this.outgoing.length > 0) {
+      const now = Date.now();
+      this.tokens = Math.min(rate, this.tokens + ((now - this.tokensAt) / 1000) * rate);
+      this.tokensAt = now;
+      if (this.tokens < 1) {
+        this.flushTimer = setTimeout(
+          () => {
+            this.flushTimer = undefined;
+            this.flush();
+          },
+          Math.ceil(((1 - this.tokens) / rate) * 1000),
+        );
+        return;
+      }
+      const p = this.outgoing.shift()!;
+      if (!this.pending.has(p.id)) continue; // timed out while waiting
+      this.tokens -= 1;
+      p.sent = true;
+      this.socket.send(p.text);
+    }
+  }
+
+  /** After a reconnect: every unanswered session request, oldest first (Map order is insertion order). */
+  private requeueAll(): void {
+    this.outgoing.length = 0;
+    for (const p of this.pending.values()) if (!p.id.startsWith("~")) this.outgoing.push(p);
+    this.tokens = this.welcomeMessage?.limits.messagesPerSecond ?? 50;
+    this.tokensAt = Date.now();
+    this.flush();
+  }
+
+  private settle(id: string): Pending | undefined {
+    const p = this.pending.get(id) ?? this.pending.get(`~${id}`);
+    if (!p) return undefined;
+    this.pending.delete(p.id);
+    clearTimeout(p.timer);
+    return p;
+  }
+
+  // ---- incoming ---------------------------------------------------------------------------------------------------
+
+  private onText(text: string): void {
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -120,15 +432,44 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
       return;
     }
     const msg = parsed.output;
-    const pending = msg.re ? this.pending.get(msg.re) : undefined;
-    if (msg.re) this.pending.delete(msg.re);
-    if (pending) clearTimeout(pending.timer);
-    if (msg.type === "error") {
-      const err = new SignalError(msg.code as SignalErrorCode, msg.message, msg.re);
-      if (pending) pending.reject(err);
-      else this.emit("error", err);
-      return;
+    if ("seq" in msg) {
+      // Exactly once: a replay after resume may repeat what we already have.
+      if (msg.seq <= this.lastSeq) return;
+      this.lastSeq = msg.seq;
     }
-    pending?.resolve(msg);
+    switch (msg.type) {
+      case "error": {
+        const err = new SignalError(msg.code as SignalErrorCode, msg.message, msg.re);
+        const p = msg.re ? this.settle(msg.re) : undefined;
+        if (p) p.reject(err);
+        else this.emit("error", err);
+        return;
+      }
+      case "member-joined":
+        this.joinedRooms.get(msg.room)?.members.set(msg.member.id, msg.member);
+        this.emit("member-joined", msg.room, msg.member);
+        return;
+      case "member-left":
+        this.joinedRooms.get(msg.room)?.members.delete(msg.memberId);
+        this.emit("member-left", msg.room, msg.memberId);
+        return;
+      case "signal":
+        this.emit("signal", msg);
+        return;
+      case "broadcast":
+        this.emit("broadcast", msg);
+        return;
+      case "ice-servers":
+        if (this.welcomeMessage) this.welcomeMessage = { ...this.welcomeMessage, iceServers: msg.iceServers };
+        this.emit("ice-servers", msg.iceServers);
+        return;
+      case "bye":
+        // The server is going away (deploy, restart): treat it as a drop, so we come back to its successor.
+        this.socket?.close(1000, "bye");
+        this.onDrop(`server said bye: ${msg.reason}`);
+        return;
+      default:
+        this.settle(msg.re)?.resolve(msg);
+    }
   }
 }

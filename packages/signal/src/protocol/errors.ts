@@ -1,13 +1,25 @@
-/** Stable error codes, sent on the wire in `error` messages and carried by SignalError locally. */
+/** Stable error codes, sent on the wire in `error` messages and carried by SignalError locally (PROTOCOL.md). */
 export const SignalErrorCode = {
   BadJson: "BAD_JSON",
   BadMessage: "BAD_MESSAGE",
   UnsupportedVersion: "UNSUPPORTED_VERSION",
   HelloRequired: "HELLO_REQUIRED",
+  AlreadyGreeted: "ALREADY_GREETED",
   MessageTooLarge: "MESSAGE_TOO_LARGE",
+  RateLimited: "RATE_LIMITED",
+  Unauthorized: "UNAUTHORIZED",
+  Forbidden: "FORBIDDEN",
+  RoomFull: "ROOM_FULL",
+  TooManyRooms: "TOO_MANY_ROOMS",
+  NotInRoom: "NOT_IN_ROOM",
+  UnknownMember: "UNKNOWN_MEMBER",
+  SessionExpired: "SESSION_EXPIRED",
+  ShuttingDown: "SHUTTING_DOWN",
   Timeout: "TIMEOUT",
   Closed: "CLOSED",
   ConnectFailed: "CONNECT_FAILED",
+  QueueFull: "QUEUE_FULL",
+  Overloaded: "OVERLOADED",
 } as const;
 export type SignalErrorCode = (typeof SignalErrorCode)[keyof typeof SignalErrorCode];
 

@@ -1,35 +1,134 @@
-import { randomUUID } from "node:crypto";
-import type { Server as HttpServer, IncomingMessage } from "node:http";
+import { createServer, type Server as HttpServer, type IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import * as v from "valibot";
 import { type WebSocket, WebSocketServer } from "ws";
 import { SignalErrorCode } from "../protocol/errors.js";
-import { ClientMessageSchema, describeIssues, PROTOCOL_VERSION, type ServerMessage } from "../protocol/messages.js";
+import {
+  type ClientMessage,
+  ClientMessageSchema,
+  describeIssues,
+  type Hello,
+  type IceServer,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+} from "../protocol/messages.js";
+import { type Authenticate, type Grant, mayJoin, openAccess, tokenAuthenticator } from "./auth.js";
+import { TokenBucket } from "./rate-limit.js";
+import { MemoryRoomStore, type RoomStore } from "./rooms.js";
+import { Session } from "./session.js";
+import { type TurnCredentialOptions, turnIceServers } from "./turn-credentials.js";
 
 export interface SignalServerOptions {
   /** Largest accepted frame in bytes; larger ones get MESSAGE_TOO_LARGE and the connection closes. Default 64 KiB. */
   maxMessageBytes?: number;
+  /** Messages per second per connection (bursts of twice that). Default 50. */
+  messagesPerSecond?: number;
+  /** Rooms one session may be in at once. Default 16. */
+  roomsPerConnection?: number;
+  /** Members per room. Default 50. */
+  roomCapacity?: number;
+  /** How long a dropped session can be resumed. Default 30 s. */
+  resumeWindowMs?: number;
+  /** Messages (and bytes) kept per session for resume. Default 256 messages, 1 MiB. */
+  outboxMessages?: number;
+  outboxBytes?: number;
+  /** WebSocket ping interval; a connection that misses two pongs is closed. Default 15 s. */
+  heartbeatMs?: number;
+  /** A connection that sends no hello in this time is closed. Default 10 s. */
+  helloTimeoutMs?: number;
+  /** Allowed Origin header values; connections from others are refused at the upgrade with 403. Default: any. */
+  allowedOrigins?: string[];
+  /** Token → Grant hook. Overrides `tokenSecret`. Default: anyone may join any room. */
+  authenticate?: Authenticate;
+  /** Secret for the built-in HS256 tokens (see `signToken`). */
+  tokenSecret?: string;
+  /** TURN REST secret and URLs: each session's welcome carries ephemeral credentials, refreshed before expiry. */
+  turn?: TurnCredentialOptions;
+  /** ICE servers to hand out as they are (e.g. public STUN), in addition to the TURN ones. */
+  iceServers?: IceServer[];
+  /** Where rooms live. Default in memory. */
+  store?: RoomStore;
+  /** Called when the room store fails while a session ends (its requests get an error; this has no requester). */
+  onStoreError?: (err: Error) => void;
+  /** How long close() waits for queued messages to drain before cutting connections. Default 2 s. */
+  drainMs?: number;
 }
 
+interface Connection {
+  socket: WebSocket;
+  request: IncomingMessage | undefined;
+  session: Session | undefined;
+  alive: boolean;
+  helloTimer: NodeJS.Timeout | undefined;
+  /** Frames are handled one after another (a join must finish before the signal that follows it is routed). */
+  chain: Promise<void>;
+  queued: number;
+  bucket: TokenBucket;
+  /** Messages refused in a row for the rate limit; past a second's worth the connection is closed. */
+  refusedInARow: number;
+}
+
+/** Frames one connection may have waiting while an earlier one awaits the room store. */
+const MAX_QUEUED_FRAMES = 64;
+
+type Limits = Required<
+  Pick<
+    SignalServerOptions,
+    | "maxMessageBytes"
+    | "messagesPerSecond"
+    | "roomsPerConnection"
+    | "roomCapacity"
+    | "resumeWindowMs"
+    | "outboxMessages"
+    | "outboxBytes"
+    | "heartbeatMs"
+    | "helloTimeoutMs"
+    | "drainMs"
+  >
+>;
+
 /**
- * The signalling server. `listen()` runs it standalone; `attach()` shares an existing http.Server; `handleUpgrade()`
- * takes upgrades from a framework. This foundation speaks hello/welcome; rooms arrive with issue #4.
+ * The signalling server. `listen()` runs it standalone; `attach(httpServer, path)` shares an existing server;
+ * `handleUpgrade()` takes upgrades handed over by Express, Fastify or Koa.
  */
 export class SignalServer {
+  readonly limits: Limits;
   private readonly wss: WebSocketServer;
-  private readonly maxMessageBytes: number;
+  private readonly store: RoomStore;
+  private readonly authenticate: Authenticate;
+  private readonly sessions = new Map<string, Session>();
+  private readonly connections = new Set<Connection>();
+  private readonly heartbeat: NodeJS.Timeout;
   private httpServer: HttpServer | undefined;
+  private closing = false;
 
-  constructor(options: SignalServerOptions = {}) {
-    this.maxMessageBytes = options.maxMessageBytes ?? 64 * 1024;
-    // ws enforces maxPayload itself (closing with 1009); we check below first so the client hears why.
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.maxMessageBytes + 1024 });
-    this.wss.on("connection", (socket) => this.onConnection(socket));
+  constructor(private readonly options: SignalServerOptions = {}) {
+    this.limits = {
+      maxMessageBytes: options.maxMessageBytes ?? 64 * 1024,
+      messagesPerSecond: options.messagesPerSecond ?? 50,
+      roomsPerConnection: options.roomsPerConnection ?? 16,
+      roomCapacity: options.roomCapacity ?? 50,
+      resumeWindowMs: options.resumeWindowMs ?? 30_000,
+      outboxMessages: options.outboxMessages ?? 256,
+      outboxBytes: options.outboxBytes ?? 1024 * 1024,
+      heartbeatMs: options.heartbeatMs ?? 15_000,
+      helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
+      drainMs: options.drainMs ?? 2000,
+    };
+    this.store = options.store ?? new MemoryRoomStore();
+    this.authenticate =
+      options.authenticate ?? (options.tokenSecret ? tokenAuthenticator(options.tokenSecret) : openAccess);
+    // ws refuses (1009) frames beyond maxPayload; ours answers with MESSAGE_TOO_LARGE first, so allow a little more.
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.limits.maxMessageBytes + 1024 });
+    this.wss.on("connection", (socket: WebSocket, request: IncomingMessage | undefined) =>
+      this.onConnection(socket, request),
+    );
+    this.heartbeat = setInterval(() => this.beat(), this.limits.heartbeatMs);
+    this.heartbeat.unref();
   }
 
-  /** Starts a standalone HTTP server for WebSocket upgrades. Resolves with its port. */
+  /** Starts a standalone HTTP server for WebSocket upgrades on any path. Resolves with its port. */
   async listen(port = 0, host = "127.0.0.1"): Promise<number> {
-    const { createServer } = await import("node:http");
     const server = createServer((_req, res) => {
       res.writeHead(426, { "content-type": "text/plain" }).end("WebSocket upgrade required\n");
     });
@@ -43,74 +142,428 @@ export class SignalServer {
     return typeof address === "object" && address ? address.port : port;
   }
 
-  /** Serves WebSocket upgrades arriving on an existing http.Server. */
-  attach(server: HttpServer): void {
-    server.on("upgrade", (req, socket, head) => this.handleUpgrade(req, socket, head));
+  /** Serves WebSocket upgrades arriving on an existing http.Server, at `path` (default: every path). */
+  attach(server: HttpServer, path?: string): void {
+    server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (path && new URL(req.url ?? "/", "http://x").pathname !== path) return; // someone else's upgrade
+      this.handleUpgrade(req, socket, head);
+    });
   }
 
+  /** Takes over one upgrade request (for frameworks that hand them out). Refuses disallowed origins with 403. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const origin = req.headers.origin;
+    const allowed = this.options.allowedOrigins;
+    if (this.closing || (allowed && (!origin || !allowed.includes(origin)))) {
+      const status = this.closing ? "503 Service Unavailable" : "403 Forbidden";
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit("connection", ws, req));
   }
 
-  /** Closes every connection (code 1001, going away) and the standalone server if any. Safe to call twice. */
-  async close(): Promise<void> {
-    for (const client of this.wss.clients) client.close(1001, "server shutting down");
-    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
-    const server = this.httpServer;
-    this.httpServer = undefined;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  /** Live sessions (attached or within their resume window). */
+  get sessionCount(): number {
+    return this.sessions.size;
   }
 
-  private onConnection(socket: WebSocket): void {
-    let sessionId: string | undefined;
-    const send = (msg: ServerMessage) => socket.send(JSON.stringify(msg));
-    socket.on("message", (data, isBinary) => {
-      const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength;
-      if (size > this.maxMessageBytes) {
-        send({
-          type: "error",
-          code: SignalErrorCode.MessageTooLarge,
-          message: `frame of ${size} bytes exceeds maxMessageBytes ${this.maxMessageBytes}`,
-        });
-        socket.close(1009, "message too large");
-        return;
-      }
-      if (isBinary) {
-        send({ type: "error", code: SignalErrorCode.BadMessage, message: "binary frame where JSON text was expected" });
-        return;
-      }
-      let json: unknown;
-      try {
-        json = JSON.parse(String(data));
-      } catch (err) {
-        send({ type: "error", code: SignalErrorCode.BadJson, message: `not JSON: ${(err as Error).message}` });
-        return;
-      }
-      const parsed = v.safeParse(ClientMessageSchema, json);
-      const re = typeof (json as { id?: unknown })?.id === "string" ? (json as { id: string }).id : undefined;
-      if (!parsed.success) {
-        send({ type: "error", re, code: SignalErrorCode.BadMessage, message: describeIssues(parsed.issues) });
-        return;
-      }
-      const msg = parsed.output;
-      if (msg.version !== PROTOCOL_VERSION) {
-        send({
-          type: "error",
-          re: msg.id,
-          code: SignalErrorCode.UnsupportedVersion,
-          message: `protocol version ${msg.version} is not supported; this server speaks ${PROTOCOL_VERSION}`,
-        });
-        return;
-      }
-      sessionId ??= randomUUID();
-      send({
-        type: "welcome",
-        re: msg.id,
-        version: PROTOCOL_VERSION,
-        sessionId,
-        limits: { maxMessageBytes: this.maxMessageBytes },
-      });
+  /**
+   * Graceful shutdown: refuses new connections, tells every client `bye`, lets queued messages drain (up to
+   * `drainMs`), then closes with 1001. Safe to call twice.
+   */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    clearInterval(this.heartbeat);
+    for (const conn of this.connections) this.send(conn.socket, { type: "bye", reason: "server shutting down" });
+    const deadline = Date.now() + this.limits.drainMs;
+    while (Date.now() < deadline && [...this.connections].some((c) => c.socket.bufferedAmount > 0)) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    for (const conn of this.connections) {
+      clearTimeout(conn.helloTimer);
+      conn.socket.close(1001, "server shutting down");
+    }
+    for (const session of this.sessions.values()) session.clearTimers();
+    this.sessions.clear();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    // Sockets that do not finish the close handshake promptly are cut.
+    setTimeout(() => {
+      for (const c of this.connections) c.socket.terminate();
+    }, 1000).unref();
+    const server = this.httpServer;
+    this.httpServer = undefined;
+    if (server) {
+      server.closeAllConnections?.();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }
+
+  // ---- connections ------------------------------------------------------------------------------------------------
+
+  private onConnection(socket: WebSocket, request: IncomingMessage | undefined): void {
+    const conn: Connection = {
+      socket,
+      request,
+      session: undefined,
+      alive: true,
+      helloTimer: undefined,
+      chain: Promise.resolve(),
+      queued: 0,
+      bucket: new TokenBucket(this.limits.messagesPerSecond, this.limits.messagesPerSecond * 2),
+      refusedInARow: 0,
+    };
+    this.connections.add(conn);
+    conn.helloTimer = setTimeout(() => {
+      this.fail(conn, undefined, SignalErrorCode.HelloRequired, `no hello within ${this.limits.helloTimeoutMs} ms`);
+      socket.close(1008, "no hello");
+    }, this.limits.helloTimeoutMs);
+    socket.on("pong", () => {
+      conn.alive = true;
     });
+    socket.on("message", (data, isBinary) => {
+      if (!this.admit(conn, data as Buffer | Buffer[])) return;
+      if (++conn.queued > MAX_QUEUED_FRAMES) {
+        this.fail(conn, undefined, SignalErrorCode.Overloaded, `more than ${MAX_QUEUED_FRAMES} messages waiting`);
+        socket.close(1013, "overloaded");
+        return;
+      }
+      conn.chain = conn.chain
+        .then(() => this.onFrame(conn, data as Buffer | Buffer[], isBinary))
+        .catch(() => socket.terminate()) // a bug or a failing store: cut this connection, never the process
+        .finally(() => {
+          conn.queued--;
+        });
+    });
+    socket.on("error", () => {});
+    socket.on("close", (code: number) => {
+      clearTimeout(conn.helloTimer);
+      this.connections.delete(conn);
+      const session = conn.session;
+      if (session?.socket !== socket) return;
+      // A clean close (1000, or 1001 when a page unloads) means the client is done: end the session now, so the room
+      // hears member-left at once. Anything else may be a network drop: keep the session for the resume window.
+      if ((code === 1000 || code === 1001) && !this.closing) void this.expire(session);
+      else this.detach(session);
+    });
+  }
+
+  private beat(): void {
+    for (const conn of this.connections) {
+      if (!conn.alive) {
+        conn.socket.terminate(); // missed a whole interval: dead peer, the session's resume window starts
+        continue;
+      }
+      conn.alive = false;
+      conn.socket.ping();
+    }
+  }
+
+  /** Size and rate checks, done as frames arrive (before queueing), so a flood never builds a backlog. */
+  private admit(conn: Connection, data: Buffer | Buffer[]): boolean {
+    const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.length;
+    const { socket } = conn;
+    if (socket.readyState !== socket.OPEN) return false;
+    if (size > this.limits.maxMessageBytes) {
+      this.fail(
+        conn,
+        undefined,
+        SignalErrorCode.MessageTooLarge,
+        `frame of ${size} bytes exceeds maxMessageBytes ${this.limits.maxMessageBytes}`,
+      );
+      socket.close(1009, "message too large");
+      return false;
+    }
+    if (!conn.bucket.take()) {
+      // One error per refused message would itself be a flood: say it once, then close if the flood goes on.
+      if (++conn.refusedInARow === 1) {
+        this.fail(
+          conn,
+          undefined,
+          SignalErrorCode.RateLimited,
+          `more than ${this.limits.messagesPerSecond} messages per second; slow down or be disconnected`,
+        );
+      } else if (conn.refusedInARow > this.limits.messagesPerSecond) {
+        socket.close(1008, "rate limit exceeded");
+      }
+      return false;
+    }
+    conn.refusedInARow = 0;
+    return true;
+  }
+
+  private async onFrame(conn: Connection, data: Buffer | Buffer[], isBinary: boolean): Promise<void> {
+    if (isBinary) {
+      this.fail(conn, undefined, SignalErrorCode.BadMessage, "binary frame where JSON text was expected");
+      return;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(Array.isArray(data) ? Buffer.concat(data).toString("utf8") : data.toString("utf8"));
+    } catch (err) {
+      this.fail(conn, undefined, SignalErrorCode.BadJson, `not JSON: ${(err as Error).message}`);
+      return;
+    }
+    const parsed = v.safeParse(ClientMessageSchema, json);
+    const claimedId = (json as { id?: unknown } | null)?.id;
+    const re = typeof claimedId === "string" && claimedId.length <= 64 ? claimedId : undefined;
+    if (!parsed.success) {
+      this.fail(conn, re, SignalErrorCode.BadMessage, describeIssues(parsed.issues));
+      return;
+    }
+    const msg = parsed.output;
+    if (msg.type === "hello") {
+      await this.onHello(conn, msg);
+      return;
+    }
+    if (!conn.session) {
+      this.fail(conn, re, SignalErrorCode.HelloRequired, `"${msg.type}" before hello`);
+      return;
+    }
+    await this.onMessage(conn, conn.session, msg);
+  }
+
+  private async onHello(conn: Connection, msg: Hello): Promise<void> {
+    if (conn.session) {
+      this.fail(conn, msg.id, SignalErrorCode.AlreadyGreeted, "this connection already has a session");
+      return;
+    }
+    if (msg.version !== PROTOCOL_VERSION) {
+      this.fail(
+        conn,
+        msg.id,
+        SignalErrorCode.UnsupportedVersion,
+        `protocol version ${msg.version} is not supported; this server speaks ${PROTOCOL_VERSION}`,
+      );
+      return;
+    }
+    if (msg.resume) {
+      const session = this.sessions.get(msg.resume.sessionId);
+      if (!session?.tokenMatches(msg.resume.resumeToken)) {
+        this.fail(
+          conn,
+          msg.id,
+          SignalErrorCode.SessionExpired,
+          "no such session to resume (expired or unknown); say hello without resume and join again",
+        );
+        return;
+      }
+      if (!session.canResumeFrom(msg.resume.lastSeq)) {
+        session.socket?.terminate();
+        await this.expire(session);
+        this.fail(
+          conn,
+          msg.id,
+          SignalErrorCode.SessionExpired,
+          "messages for this session were lost (outbox bound exceeded); join again",
+        );
+        return;
+      }
+      // Take over from the old socket (if it is still half-open, it is closed quietly, without a detach).
+      const old = session.socket;
+      for (const other of this.connections) if (other.socket === old) other.session = undefined;
+      if (old && old !== conn.socket) old.terminate();
+      session.socket = conn.socket;
+      clearTimeout(session.expiryTimer);
+      session.expiryTimer = undefined;
+      conn.session = session;
+      clearTimeout(conn.helloTimer);
+      this.send(conn.socket, this.welcome(msg.id, session, true));
+      session.replay(msg.resume.lastSeq);
+      this.scheduleIceRefresh(session);
+      return;
+    }
+    let grant: Grant | string;
+    try {
+      grant = await this.authenticate(msg.token, conn.request);
+    } catch (err) {
+      grant = `authentication failed: ${(err as Error).message}`;
+    }
+    if (typeof grant === "string") {
+      this.fail(conn, msg.id, SignalErrorCode.Unauthorized, grant);
+      conn.socket.close(1008, "unauthorized");
+      return;
+    }
+    if (conn.socket.readyState !== conn.socket.OPEN) return;
+    const session = new Session(grant, {
+      outboxMessages: this.limits.outboxMessages,
+      outboxBytes: this.limits.outboxBytes,
+    });
+    session.socket = conn.socket;
+    this.sessions.set(session.id, session);
+    conn.session = session;
+    clearTimeout(conn.helloTimer);
+    this.send(conn.socket, this.welcome(msg.id, session, false));
+    this.scheduleIceRefresh(session);
+  }
+
+  private async onMessage(conn: Connection, session: Session, msg: Exclude<ClientMessage, Hello>): Promise<void> {
+    // A repeated id is a retry after a resume: answer it again, do not do it twice (PROTOCOL.md, "Resume").
+    const cached = msg.id ? session.answerTo(msg.id) : undefined;
+    if (cached) {
+      conn.socket.send(cached);
+      return;
+    }
+    const answer = (reply: ServerMessage) => {
+      const text = JSON.stringify(reply);
+      if (msg.id) session.remember(msg.id, text);
+      if (conn.socket.readyState === conn.socket.OPEN) conn.socket.send(text);
+    };
+    const refuse = (code: SignalErrorCode, message: string) =>
+      answer(msg.id ? { type: "error", re: msg.id, code, message } : { type: "error", code, message });
+    switch (msg.type) {
+      case "ping":
+        answer({ type: "pong", re: msg.id });
+        return;
+      case "join": {
+        if (!mayJoin(session.grant, msg.room)) {
+          refuse(SignalErrorCode.Forbidden, `not allowed to join room "${msg.room}"`);
+          return;
+        }
+        if (!session.rooms.has(msg.room) && session.rooms.size >= this.limits.roomsPerConnection) {
+          refuse(
+            SignalErrorCode.TooManyRooms,
+            `already in ${session.rooms.size} rooms (limit ${this.limits.roomsPerConnection})`,
+          );
+          return;
+        }
+        const member = { id: session.id, ...(msg.metadata ? { metadata: msg.metadata } : {}) };
+        const result = await this.store.join(msg.room, member, this.limits.roomCapacity);
+        if (!result.ok) {
+          refuse(SignalErrorCode.RoomFull, `room "${msg.room}" has ${this.limits.roomCapacity} members already`);
+          return;
+        }
+        const rejoin = session.rooms.has(msg.room);
+        session.rooms.set(msg.room, msg.metadata);
+        answer({ type: "joined", re: msg.id, room: msg.room, self: session.id, members: result.members });
+        if (!rejoin) {
+          for (const other of result.members) {
+            this.sessions.get(other.id)?.deliver({ type: "member-joined", room: msg.room, member });
+          }
+        }
+        return;
+      }
+      case "leave": {
+        if (!session.rooms.has(msg.room)) {
+          refuse(SignalErrorCode.NotInRoom, `not in room "${msg.room}"`);
+          return;
+        }
+        await this.leaveRoom(session, msg.room);
+        answer({ type: "left", re: msg.id, room: msg.room });
+        return;
+      }
+      case "signal": {
+        if (!session.rooms.has(msg.room)) {
+          refuse(SignalErrorCode.NotInRoom, `not in room "${msg.room}"`);
+          return;
+        }
+        const target = this.sessions.get(msg.to);
+        if (!target?.rooms.has(msg.room)) {
+          refuse(SignalErrorCode.UnknownMember, `no member "${msg.to}" in room "${msg.room}"`);
+          return;
+        }
+        // The sender is stamped here; nothing the client claims about itself is forwarded.
+        target.deliver({ type: "signal", room: msg.room, from: session.id, kind: msg.kind, payload: msg.payload });
+        if (msg.id) answer({ type: "ack", re: msg.id });
+        return;
+      }
+      case "broadcast": {
+        if (!session.rooms.has(msg.room)) {
+          refuse(SignalErrorCode.NotInRoom, `not in room "${msg.room}"`);
+          return;
+        }
+        if (!session.grant.canBroadcast) {
+          refuse(SignalErrorCode.Forbidden, "this token may not broadcast");
+          return;
+        }
+        for (const member of await this.store.members(msg.room)) {
+          if (member.id !== session.id) {
+            this.sessions
+              .get(member.id)
+              ?.deliver({ type: "broadcast", room: msg.room, from: session.id, payload: msg.payload });
+          }
+        }
+        if (msg.id) answer({ type: "ack", re: msg.id });
+        return;
+      }
+    }
+  }
+
+  // ---- sessions ---------------------------------------------------------------------------------------------------
+
+  /** The socket went away: keep the session (rooms, outbox) for the resume window, with no member-left yet. */
+  private detach(session: Session): void {
+    session.socket = undefined;
+    clearTimeout(session.iceTimer);
+    if (this.closing) return;
+    session.expiryTimer = setTimeout(() => void this.expire(session), this.limits.resumeWindowMs);
+    session.expiryTimer.unref();
+  }
+
+  /** The session is gone for good: leave its rooms (others now see member-left) and forget it. */
+  private async expire(session: Session): Promise<void> {
+    session.clearTimers();
+    this.sessions.delete(session.id);
+    for (const room of [...session.rooms.keys()]) {
+      try {
+        await this.leaveRoom(session, room);
+      } catch (err) {
+        // A failing store must not take the process down; the member is gone from this server either way.
+        this.options.onStoreError?.(err as Error);
+      }
+    }
+  }
+
+  private async leaveRoom(session: Session, room: string): Promise<void> {
+    session.rooms.delete(room);
+    await this.store.leave(room, session.id);
+    for (const other of await this.store.members(room)) {
+      this.sessions.get(other.id)?.deliver({ type: "member-left", room, memberId: session.id });
+    }
+  }
+
+  private iceServersFor(session: Session): IceServer[] {
+    const turn = this.options.turn ? turnIceServers(this.options.turn, session.grant.identity) : [];
+    return [...(this.options.iceServers ?? []), ...turn];
+  }
+
+  /** Sends fresh TURN credentials at 80 % of their lifetime, so a long call never holds expired ones. */
+  private scheduleIceRefresh(session: Session): void {
+    if (!this.options.turn) return;
+    clearTimeout(session.iceTimer);
+    const ttlMs = (this.options.turn.ttlSeconds ?? 3600) * 1000;
+    session.iceTimer = setTimeout(() => {
+      if (session.socket) this.send(session.socket, { type: "ice-servers", iceServers: this.iceServersFor(session) });
+      this.scheduleIceRefresh(session);
+    }, ttlMs * 0.8);
+    session.iceTimer.unref();
+  }
+
+  private welcome(re: string, session: Session, resumed: boolean): ServerMessage {
+    return {
+      type: "welcome",
+      re,
+      version: PROTOCOL_VERSION,
+      sessionId: session.id,
+      resumeToken: session.resumeToken,
+      resumed,
+      rooms: [...session.rooms.keys()],
+      iceServers: this.iceServersFor(session),
+      limits: {
+        maxMessageBytes: this.limits.maxMessageBytes,
+        messagesPerSecond: this.limits.messagesPerSecond,
+        roomsPerConnection: this.limits.roomsPerConnection,
+        resumeWindowMs: this.limits.resumeWindowMs,
+      },
+    };
+  }
+
+  private send(socket: WebSocket, msg: ServerMessage): void {
+    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(msg));
+  }
+
+  private fail(conn: Connection, re: string | undefined, code: SignalErrorCode, message: string): void {
+    this.send(conn.socket, re ? { type: "error", re, code, message } : { type: "error", code, message });
   }
 }
 
