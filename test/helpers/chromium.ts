@@ -30,9 +30,25 @@ export async function launchChromium(): Promise<Browser> {
   return browser;
 }
 
-/** Serves `html` at http://127.0.0.1:PORT/ (a secure context, so getUserMedia works). */
-export async function servePage(html: string): Promise<{ url: string; server: Server }> {
-  const server = createServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end(html));
+const TYPES: Record<string, string> = { ".js": "text/javascript", ".map": "application/json", ".html": "text/html" };
+
+/**
+ * Serves `html` at http://127.0.0.1:PORT/ (a secure context, so getUserMedia works) and `files` (path → contents)
+ * beside it, e.g. the browser bundle of @parley/signal.
+ */
+export async function servePage(
+  html: string,
+  files: Record<string, string | Buffer> = {},
+): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    const body = path === "/" ? html : files[path];
+    if (body === undefined) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { "content-type": TYPES[path.slice(path.lastIndexOf("."))] ?? "text/html" }).end(body);
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const address = server.address();

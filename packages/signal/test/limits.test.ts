@@ -121,10 +121,12 @@ describe("authentication", () => {
     });
   });
 
-  it("refuses upgrades from origins outside the allowlist with HTTP 403", async () => {
+  it("refuses upgrades from browser origins outside the allowlist with HTTP 403, and lets in clients without Origin", async () => {
     const url = await start({ allowedOrigins: ["https://app.example"] });
     const ok = await rawSocket(url, { origin: "https://app.example" });
     ok.ws.close();
+    const bot = await rawSocket(url); // no Origin header: not a browser, so the token (if any) decides
+    bot.ws.close();
     const status = await new Promise<number | undefined>((resolve) => {
       const ws = new WebSocket(url, { origin: "https://evil.example" });
       ws.on("unexpected-response", (_req, res) => resolve(res.statusCode));

@@ -36,7 +36,10 @@ export interface SignalServerOptions {
   heartbeatMs?: number;
   /** A connection that sends no hello in this time is closed. Default 10 s. */
   helloTimeoutMs?: number;
-  /** Allowed Origin header values; connections from others are refused at the upgrade with 403. Default: any. */
+  /**
+   * Allowed Origin header values: browser pages from other origins are refused at the upgrade with 403. Clients that
+   * send no Origin (bots, servers) pass to authentication. Default: any origin.
+   */
   allowedOrigins?: string[];
   /** Token → Grant hook. Overrides `tokenSecret`. Default: anyone may join any room. */
   authenticate?: Authenticate;
@@ -154,7 +157,9 @@ export class SignalServer {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const origin = req.headers.origin;
     const allowed = this.options.allowedOrigins;
-    if (this.closing || (allowed && (!origin || !allowed.includes(origin)))) {
+    // Only browsers send Origin, and only they need this check (a cross-site page riding a user's cookies); other
+    // clients can claim any Origin, so a missing one is let through to authentication like any non-browser client.
+    if (this.closing || (allowed && origin !== undefined && !allowed.includes(origin))) {
       const status = this.closing ? "503 Service Unavailable" : "403 Forbidden";
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;

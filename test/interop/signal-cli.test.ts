@@ -1,0 +1,66 @@
+// parley-signal run as an operator runs it: flags, tokens, TURN credentials, /healthz, clean shutdown, and precise
+// refusals of bad command lines.
+import { fileURLToPath } from "node:url";
+import { SignalClient, signToken } from "@parley/signal";
+import { describe, expect, it } from "vitest";
+import { freePort } from "../helpers/ports.js";
+import { runProgram, startProgram } from "../helpers/programs.js";
+
+const cli = fileURLToPath(new URL("../../packages/signal/dist/cli/signal-server.js", import.meta.url));
+
+describe("parley-signal", () => {
+  it("serves with tokens and TURN credentials, answers /healthz, and says bye to clients on SIGTERM", async () => {
+    const port = await freePort();
+    const program = await startProgram({
+      name: "parley-signal",
+      command: process.execPath,
+      args: [
+        cli,
+        "--port",
+        String(port),
+        "--host",
+        "127.0.0.1",
+        "--path",
+        "/ws",
+        "--token-secret",
+        "tok",
+        "--turn-secret",
+        "turn",
+        "--turn-url",
+        "turn:127.0.0.1:3478?transport=udp",
+        "--room-capacity",
+        "2",
+      ],
+      readyLine: /ready on ws:\/\/127\.0\.0\.1:\d+\/ws \(HS256 tokens required\)/,
+    });
+    const client = await SignalClient.connect(`ws://127.0.0.1:${port}/ws`, {
+      token: signToken("tok", { sub: "op" }),
+      reconnect: false,
+    });
+    expect(client.welcome.iceServers[0]).toMatchObject({
+      urls: ["turn:127.0.0.1:3478?transport=udp"],
+      username: /:op$/,
+    });
+    expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()).toEqual({ sessions: 1 });
+    const closed = new Promise((resolve) => client.once("close", resolve));
+    program.process.kill("SIGTERM");
+    expect(await closed).toMatchObject({ code: "CLOSED", message: /bye/ });
+    expect(await new Promise((resolve) => program.process.once("exit", resolve))).toBe(0);
+  });
+
+  const refusals: Array<[string[], RegExp]> = [
+    [["--port", "http"], /--port must be an integer from 0 to 65535, got "http"/],
+    [["--turn-url", "turn:x:3478"], /--turn-url needs --turn-secret/],
+    [["--turn-secret", "s", "--turn-url", "http://x"], /--turn-url "http:\/\/x" is not a/],
+    [["--allowed-origin", "example.org"], /--allowed-origin "example.org" is not a/],
+    [["--frobnicate"], /Unknown option '--frobnicate'/],
+    [["--path", "ws"], /--path must start with "\/"/],
+  ];
+  for (const [args, message] of refusals) {
+    it(`refuses ${args.join(" ")} with exit 2 and a precise message`, async () => {
+      const { code, output } = await runProgram(process.execPath, [cli, ...args]);
+      expect(output).toMatch(message);
+      expect(code).toBe(2);
+    });
+  }
+});
