@@ -17,7 +17,7 @@ export function freePort() {
 /** Starts `command` and resolves once a line of its output matches `ready`. */
 export function startServer(command, args, ready, timeoutMs = 15_000) {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
     let output = "";
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
@@ -66,4 +66,29 @@ export function rssKiB(pid) {
 export function report(name, result, human) {
   console.log(JSON.stringify({ bench: name, ...result }));
   console.log(`${name}: ${human}`);
+}
+
+/**
+ * Asks a benchmark server (one started with --expose-gc that runs `answerRssRequests`) to collect garbage and report
+ * its RSS, so memory per connection is not blurred by garbage the collector has not reached yet.
+ */
+export function settledRssKiB(server) {
+  return new Promise((resolve) => {
+    const onData = (chunk) => {
+      const m = /rss (\d+)/.exec(String(chunk));
+      if (!m) return;
+      server.child.stdout.off("data", onData);
+      resolve(Number(m[1]));
+    };
+    server.child.stdout.on("data", onData);
+    server.child.stdin.write("rss\n");
+  });
+}
+
+/** The server side of settledRssKiB: on a line on stdin, gc() and print "rss <KiB>". */
+export function answerRssRequests() {
+  process.stdin.on("data", () => {
+    globalThis.gc?.();
+    console.log(`rss ${Math.round(process.memoryUsage().rss / 1024)}`);
+  });
 }

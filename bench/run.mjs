@@ -9,9 +9,13 @@ const benches = [
     file: "turn-relay.mjs",
     measures: "ChannelData round trips through N allocations at a paced rate, and RSS per idle allocation, vs coturn",
   },
+  {
+    file: "signal-relay.mjs",
+    measures:
+      "signals relayed per second between client pairs, p50/p99 latency, CPU per message, memory per idle connection, vs the PeerJS server",
+  },
 ];
 const planned = [
-  "signal-relay: relayed messages/s and p50/p99 latency for ~700-byte signals, memory per idle connection, vs PeerJS server — issue #4",
   "peer-datachannel: join→open time, data channel MB/s, concurrent peer connections vs @roamhq/wrtc — issue #5",
   "recordings-per-core: concurrent 1 Mbps VP8+Opus streams recorded in real time — issue #6",
 ];

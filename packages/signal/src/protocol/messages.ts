@@ -139,6 +139,10 @@ export const ServerMessageSchema = v.variant("type", [
 ]);
 
 export type Hello = v.InferOutput<typeof HelloSchema>;
+export type Join = v.InferOutput<typeof JoinSchema>;
+export type Leave = v.InferOutput<typeof LeaveSchema>;
+export type SendSignal = v.InferOutput<typeof SendSignalSchema>;
+export type SendBroadcast = v.InferOutput<typeof SendBroadcastSchema>;
 export type ClientMessage = v.InferOutput<typeof ClientMessageSchema>;
 export type ServerMessage = v.InferOutput<typeof ServerMessageSchema>;
 export type Welcome = v.InferOutput<typeof WelcomeSchema>;

@@ -9,12 +9,17 @@ import {
   describeIssues,
   type Hello,
   type IceServer,
+  type Join,
+  type Leave,
   PROTOCOL_VERSION,
+  type SendBroadcast,
+  type SendSignal,
   type ServerMessage,
 } from "../protocol/messages.js";
 import { type Authenticate, type Grant, mayJoin, openAccess, tokenAuthenticator } from "./auth.js";
 import { TokenBucket } from "./rate-limit.js";
 import { MemoryRoomStore, type RoomStore } from "./rooms.js";
+import { SendBatcher } from "./send-batcher.js";
 import { Session } from "./session.js";
 import { type TurnCredentialOptions, turnIceServers } from "./turn-credentials.js";
 
@@ -100,6 +105,7 @@ export class SignalServer {
   private readonly store: RoomStore;
   private readonly authenticate: Authenticate;
   private readonly sessions = new Map<string, Session>();
+  private readonly batcher = new SendBatcher();
   private readonly connections = new Set<Connection>();
   private readonly heartbeat: NodeJS.Timeout;
   private httpServer: HttpServer | undefined;
@@ -181,13 +187,14 @@ export class SignalServer {
     this.closing = true;
     clearInterval(this.heartbeat);
     for (const conn of this.connections) this.send(conn.socket, { type: "bye", reason: "server shutting down" });
+    this.batcher.flush();
     const deadline = Date.now() + this.limits.drainMs;
     while (Date.now() < deadline && [...this.connections].some((c) => c.socket.bufferedAmount > 0)) {
       await new Promise((r) => setTimeout(r, 20));
     }
     for (const conn of this.connections) {
       clearTimeout(conn.helloTimer);
-      conn.socket.close(1001, "server shutting down");
+      this.batcher.closeAfterFlush(conn.socket, 1001, "server shutting down");
     }
     for (const session of this.sessions.values()) session.clearTimers();
     this.sessions.clear();
@@ -221,24 +228,29 @@ export class SignalServer {
     this.connections.add(conn);
     conn.helloTimer = setTimeout(() => {
       this.fail(conn, undefined, SignalErrorCode.HelloRequired, `no hello within ${this.limits.helloTimeoutMs} ms`);
-      socket.close(1008, "no hello");
+      this.batcher.closeAfterFlush(socket, 1008, "no hello");
     }, this.limits.helloTimeoutMs);
     socket.on("pong", () => {
       conn.alive = true;
     });
     socket.on("message", (data, isBinary) => {
       if (!this.admit(conn, data as Buffer | Buffer[])) return;
-      if (++conn.queued > MAX_QUEUED_FRAMES) {
-        this.fail(conn, undefined, SignalErrorCode.Overloaded, `more than ${MAX_QUEUED_FRAMES} messages waiting`);
-        socket.close(1013, "overloaded");
+      // Most frames (signals, pings) are handled synchronously. One that awaits (hello's auth, the room store) makes
+      // later frames wait their turn, so a join is complete before the signal sent after it is routed.
+      if (conn.queued === 0) {
+        const pending = this.safely(conn, () => this.onFrame(conn, data as Buffer | Buffer[], isBinary));
+        if (pending) this.track(conn, pending);
         return;
       }
-      conn.chain = conn.chain
-        .then(() => this.onFrame(conn, data as Buffer | Buffer[], isBinary))
-        .catch(() => socket.terminate()) // a bug or a failing store: cut this connection, never the process
-        .finally(() => {
-          conn.queued--;
-        });
+      if (conn.queued >= MAX_QUEUED_FRAMES) {
+        this.fail(conn, undefined, SignalErrorCode.Overloaded, `more than ${MAX_QUEUED_FRAMES} messages waiting`);
+        this.batcher.closeAfterFlush(socket, 1013, "overloaded");
+        return;
+      }
+      this.track(
+        conn,
+        conn.chain.then(() => this.safely(conn, () => this.onFrame(conn, data as Buffer | Buffer[], isBinary))),
+      );
     });
     socket.on("error", () => {});
     socket.on("close", (code: number) => {
@@ -276,7 +288,7 @@ export class SignalServer {
         SignalErrorCode.MessageTooLarge,
         `frame of ${size} bytes exceeds maxMessageBytes ${this.limits.maxMessageBytes}`,
       );
-      socket.close(1009, "message too large");
+      this.batcher.closeAfterFlush(socket, 1009, "message too large");
       return false;
     }
     if (!conn.bucket.take()) {
@@ -289,7 +301,7 @@ export class SignalServer {
           `more than ${this.limits.messagesPerSecond} messages per second; slow down or be disconnected`,
         );
       } else if (conn.refusedInARow > this.limits.messagesPerSecond) {
-        socket.close(1008, "rate limit exceeded");
+        this.batcher.closeAfterFlush(socket, 1008, "rate limit exceeded");
       }
       return false;
     }
@@ -297,7 +309,24 @@ export class SignalServer {
     return true;
   }
 
-  private async onFrame(conn: Connection, data: Buffer | Buffer[], isBinary: boolean): Promise<void> {
+  /** Runs a frame handler; a throw or rejection (a bug, a failing store) cuts this connection, never the process. */
+  private safely(conn: Connection, handle: () => void | Promise<void>): Promise<void> | undefined {
+    try {
+      return handle()?.catch(() => conn.socket.terminate());
+    } catch {
+      conn.socket.terminate();
+      return undefined;
+    }
+  }
+
+  private track(conn: Connection, pending: Promise<void>): void {
+    conn.queued++;
+    conn.chain = pending.finally(() => {
+      conn.queued--;
+    });
+  }
+
+  private onFrame(conn: Connection, data: Buffer | Buffer[], isBinary: boolean): void | Promise<void> {
     if (isBinary) {
       this.fail(conn, undefined, SignalErrorCode.BadMessage, "binary frame where JSON text was expected");
       return;
@@ -317,15 +346,12 @@ export class SignalServer {
       return;
     }
     const msg = parsed.output;
-    if (msg.type === "hello") {
-      await this.onHello(conn, msg);
-      return;
-    }
+    if (msg.type === "hello") return this.onHello(conn, msg);
     if (!conn.session) {
       this.fail(conn, re, SignalErrorCode.HelloRequired, `"${msg.type}" before hello`);
       return;
     }
-    await this.onMessage(conn, conn.session, msg);
+    return this.onMessage(conn, conn.session, msg);
   }
 
   private async onHello(conn: Connection, msg: Hello): Promise<void> {
@@ -381,16 +407,18 @@ export class SignalServer {
     let grant: Grant | string;
     try {
       grant = await this.authenticate(msg.token, conn.request);
+      // The upgrade request (headers, a parser) is only for the hook; holding it would cost each idle connection KBs.
+      conn.request = undefined;
     } catch (err) {
       grant = `authentication failed: ${(err as Error).message}`;
     }
     if (typeof grant === "string") {
       this.fail(conn, msg.id, SignalErrorCode.Unauthorized, grant);
-      conn.socket.close(1008, "unauthorized");
+      this.batcher.closeAfterFlush(conn.socket, 1008, "unauthorized");
       return;
     }
     if (conn.socket.readyState !== conn.socket.OPEN) return;
-    const session = new Session(grant, {
+    const session = new Session(grant, this.batcher, {
       outboxMessages: this.limits.outboxMessages,
       outboxBytes: this.limits.outboxBytes,
     });
@@ -402,96 +430,120 @@ export class SignalServer {
     this.scheduleIceRefresh(session);
   }
 
-  private async onMessage(conn: Connection, session: Session, msg: Exclude<ClientMessage, Hello>): Promise<void> {
+  private onMessage(conn: Connection, session: Session, msg: Exclude<ClientMessage, Hello>): void | Promise<void> {
     // A repeated id is a retry after a resume: answer it again, do not do it twice (PROTOCOL.md, "Resume").
     const cached = msg.id ? session.answerTo(msg.id) : undefined;
     if (cached) {
-      conn.socket.send(cached);
+      this.batcher.send(conn.socket, cached);
       return;
     }
-    const answer = (reply: ServerMessage) => {
-      const text = JSON.stringify(reply);
-      if (msg.id) session.remember(msg.id, text);
-      if (conn.socket.readyState === conn.socket.OPEN) conn.socket.send(text);
-    };
-    const refuse = (code: SignalErrorCode, message: string) =>
-      answer(msg.id ? { type: "error", re: msg.id, code, message } : { type: "error", code, message });
     switch (msg.type) {
       case "ping":
-        answer({ type: "pong", re: msg.id });
+        this.answer(conn, session, msg.id, { type: "pong", re: msg.id });
         return;
-      case "join": {
-        if (!mayJoin(session.grant, msg.room)) {
-          refuse(SignalErrorCode.Forbidden, `not allowed to join room "${msg.room}"`);
-          return;
-        }
-        if (!session.rooms.has(msg.room) && session.rooms.size >= this.limits.roomsPerConnection) {
-          refuse(
-            SignalErrorCode.TooManyRooms,
-            `already in ${session.rooms.size} rooms (limit ${this.limits.roomsPerConnection})`,
-          );
-          return;
-        }
-        const member = { id: session.id, ...(msg.metadata ? { metadata: msg.metadata } : {}) };
-        const result = await this.store.join(msg.room, member, this.limits.roomCapacity);
-        if (!result.ok) {
-          refuse(SignalErrorCode.RoomFull, `room "${msg.room}" has ${this.limits.roomCapacity} members already`);
-          return;
-        }
-        const rejoin = session.rooms.has(msg.room);
-        session.rooms.set(msg.room, msg.metadata);
-        answer({ type: "joined", re: msg.id, room: msg.room, self: session.id, members: result.members });
-        if (!rejoin) {
-          for (const other of result.members) {
-            this.sessions.get(other.id)?.deliver({ type: "member-joined", room: msg.room, member });
-          }
-        }
-        return;
-      }
-      case "leave": {
-        if (!session.rooms.has(msg.room)) {
-          refuse(SignalErrorCode.NotInRoom, `not in room "${msg.room}"`);
-          return;
-        }
-        await this.leaveRoom(session, msg.room);
-        answer({ type: "left", re: msg.id, room: msg.room });
-        return;
-      }
-      case "signal": {
-        if (!session.rooms.has(msg.room)) {
-          refuse(SignalErrorCode.NotInRoom, `not in room "${msg.room}"`);
-          return;
-        }
-        const target = this.sessions.get(msg.to);
-        if (!target?.rooms.has(msg.room)) {
-          refuse(SignalErrorCode.UnknownMember, `no member "${msg.to}" in room "${msg.room}"`);
-          return;
-        }
-        // The sender is stamped here; nothing the client claims about itself is forwarded.
-        target.deliver({ type: "signal", room: msg.room, from: session.id, kind: msg.kind, payload: msg.payload });
-        if (msg.id) answer({ type: "ack", re: msg.id });
-        return;
-      }
-      case "broadcast": {
-        if (!session.rooms.has(msg.room)) {
-          refuse(SignalErrorCode.NotInRoom, `not in room "${msg.room}"`);
-          return;
-        }
-        if (!session.grant.canBroadcast) {
-          refuse(SignalErrorCode.Forbidden, "this token may not broadcast");
-          return;
-        }
-        for (const member of await this.store.members(msg.room)) {
-          if (member.id !== session.id) {
-            this.sessions
-              .get(member.id)
-              ?.deliver({ type: "broadcast", room: msg.room, from: session.id, payload: msg.payload });
-          }
-        }
-        if (msg.id) answer({ type: "ack", re: msg.id });
-        return;
+      case "signal":
+        return this.onSignal(conn, session, msg);
+      case "join":
+        return this.onJoin(conn, session, msg);
+      case "leave":
+        return this.onLeave(conn, session, msg);
+      case "broadcast":
+        return this.onBroadcast(conn, session, msg);
+    }
+  }
+
+  /** Sends the answer to request `id` and keeps it for a retry of the same id. */
+  private answer(conn: Connection, session: Session, id: string | undefined, reply: ServerMessage): void {
+    const text = JSON.stringify(reply);
+    if (id) session.remember(id, text);
+    this.batcher.send(conn.socket, text);
+  }
+
+  private refuse(
+    conn: Connection,
+    session: Session,
+    id: string | undefined,
+    code: SignalErrorCode,
+    message: string,
+  ): void {
+    this.answer(conn, session, id, id ? { type: "error", re: id, code, message } : { type: "error", code, message });
+  }
+
+  /** The hot path, kept synchronous: route one signal to one member of a room both are in. */
+  private onSignal(conn: Connection, session: Session, msg: SendSignal): void {
+    if (!session.rooms.has(msg.room)) {
+      this.refuse(conn, session, msg.id, SignalErrorCode.NotInRoom, `not in room "${msg.room}"`);
+      return;
+    }
+    const target = this.sessions.get(msg.to);
+    if (!target?.rooms.has(msg.room)) {
+      this.refuse(conn, session, msg.id, SignalErrorCode.UnknownMember, `no member "${msg.to}" in room "${msg.room}"`);
+      return;
+    }
+    // The sender is stamped here; nothing the client claims about itself is forwarded.
+    target.deliver({ type: "signal", room: msg.room, from: session.id, kind: msg.kind, payload: msg.payload });
+    if (msg.id) this.answer(conn, session, msg.id, { type: "ack", re: msg.id });
+  }
+
+  private async onJoin(conn: Connection, session: Session, msg: Join): Promise<void> {
+    if (!mayJoin(session.grant, msg.room)) {
+      this.refuse(conn, session, msg.id, SignalErrorCode.Forbidden, `not allowed to join room "${msg.room}"`);
+      return;
+    }
+    if (!session.rooms.has(msg.room) && session.rooms.size >= this.limits.roomsPerConnection) {
+      const { size } = session.rooms;
+      const limit = this.limits.roomsPerConnection;
+      this.refuse(conn, session, msg.id, SignalErrorCode.TooManyRooms, `already in ${size} rooms (limit ${limit})`);
+      return;
+    }
+    const member = { id: session.id, ...(msg.metadata ? { metadata: msg.metadata } : {}) };
+    const result = await this.store.join(msg.room, member, this.limits.roomCapacity);
+    if (!result.ok) {
+      const message = `room "${msg.room}" has ${this.limits.roomCapacity} members already`;
+      this.refuse(conn, session, msg.id, SignalErrorCode.RoomFull, message);
+      return;
+    }
+    const rejoin = session.rooms.has(msg.room);
+    session.rooms.set(msg.room, msg.metadata);
+    this.answer(conn, session, msg.id, {
+      type: "joined",
+      re: msg.id,
+      room: msg.room,
+      self: session.id,
+      members: result.members,
+    });
+    if (!rejoin) {
+      for (const other of result.members) {
+        this.sessions.get(other.id)?.deliver({ type: "member-joined", room: msg.room, member });
       }
     }
+  }
+
+  private async onLeave(conn: Connection, session: Session, msg: Leave): Promise<void> {
+    if (!session.rooms.has(msg.room)) {
+      this.refuse(conn, session, msg.id, SignalErrorCode.NotInRoom, `not in room "${msg.room}"`);
+      return;
+    }
+    await this.leaveRoom(session, msg.room);
+    this.answer(conn, session, msg.id, { type: "left", re: msg.id, room: msg.room });
+  }
+
+  private async onBroadcast(conn: Connection, session: Session, msg: SendBroadcast): Promise<void> {
+    if (!session.rooms.has(msg.room)) {
+      this.refuse(conn, session, msg.id, SignalErrorCode.NotInRoom, `not in room "${msg.room}"`);
+      return;
+    }
+    if (!session.grant.canBroadcast) {
+      this.refuse(conn, session, msg.id, SignalErrorCode.Forbidden, "this token may not broadcast");
+      return;
+    }
+    for (const member of await this.store.members(msg.room)) {
+      if (member.id === session.id) continue;
+      this.sessions
+        .get(member.id)
+        ?.deliver({ type: "broadcast", room: msg.room, from: session.id, payload: msg.payload });
+    }
+    if (msg.id) this.answer(conn, session, msg.id, { type: "ack", re: msg.id });
   }
 
   // ---- sessions ---------------------------------------------------------------------------------------------------
@@ -564,7 +616,7 @@ export class SignalServer {
   }
 
   private send(socket: WebSocket, msg: ServerMessage): void {
-    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(msg));
+    this.batcher.send(socket, JSON.stringify(msg));
   }
 
   private fail(conn: Connection, re: string | undefined, code: SignalErrorCode, message: string): void {

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import type { WebSocket } from "ws";
 import type { SequencedMessage } from "../protocol/messages.js";
 import type { Grant } from "./auth.js";
+import type { SendBatcher } from "./send-batcher.js";
 
 /** Request answers kept per session for retries (a client has at most this many requests unanswered). */
 const ANSWERS_KEPT = 256;
@@ -28,6 +29,7 @@ export class Session {
 
   constructor(
     public grant: Grant,
+    private readonly batcher: SendBatcher,
     private readonly limits: { outboxMessages: number; outboxBytes: number },
   ) {}
 
@@ -62,7 +64,7 @@ export class Session {
       this.outboxBytes -= dropped.text.length;
       if (!this.socket) this.overflowed = true;
     }
-    this.socket?.send(text);
+    if (this.socket) this.batcher.send(this.socket, text);
   }
 
   /** Whether everything after `lastSeq` is still held, so a resume loses nothing. */
@@ -74,7 +76,9 @@ export class Session {
 
   /** Sends everything after `lastSeq` on the current socket, in order. */
   replay(lastSeq: number): void {
-    for (const entry of this.outbox) if (entry.seq > lastSeq) this.socket?.send(entry.text);
+    const socket = this.socket;
+    if (!socket) return;
+    for (const entry of this.outbox) if (entry.seq > lastSeq) this.batcher.send(socket, entry.text);
   }
 
   clearTimers(): void {
