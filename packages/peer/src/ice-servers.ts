@@ -35,3 +35,17 @@ export function toWeriftIceServers(servers: readonly IceServer[]): RTCIceServer[
   }
   return out;
 }
+
+/**
+ * werift uses only the first STUN and the first TURN URL it is given. To honour every configured TURN URL (say UDP,
+ * then TLS for networks that block UDP), the list is split into plans — each with the first STUN URL and one TURN
+ * URL, in the configured order — and a member's connection moves to the next plan when ICE fails on the current one.
+ */
+export function icePlans(servers: readonly IceServer[]): RTCIceServer[][] {
+  const all = toWeriftIceServers(servers);
+  const stun = all.filter((s) => String(s.urls).startsWith("stun"));
+  const turn = all.filter((s) => String(s.urls).startsWith("turn"));
+  const firstStun = stun.slice(0, 1);
+  if (turn.length === 0) return [firstStun];
+  return turn.map((t) => [...firstStun, t]);
+}

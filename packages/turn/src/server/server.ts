@@ -236,13 +236,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     let port = this.options.listeningPort ?? 3478;
     try {
       for (const ip of this.options.listeningIps ?? ["127.0.0.1"]) {
-        if (!this.options.noUdp) {
-          const endpoint = await bindUdp(ip, port, (data, from, via) => this.onDatagram(data, from, via));
-          this.udp.push(endpoint);
-          // With port 0, TCP shares the port UDP was given, as clients expect one port for both.
-          port = endpoint.port;
-        }
-        if (!this.options.noTcp) port = await this.listenStream(ip, port, false);
+        port = await this.listenUdpAndTcp(ip, port);
         if (this.options.tls) await this.listenStream(ip, this.options.tlsListeningPort ?? 5349, true);
       }
     } catch (err) {
@@ -268,6 +262,31 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
       ...udp.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
       ...streams.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
     ]);
+  }
+
+  /**
+   * UDP and TCP on one port number, as clients expect. With port 0 the kernel picks UDP's port, and another program
+   * may hold the same number for TCP: then both are tried again on a new port (a few times) instead of failing.
+   */
+  private async listenUdpAndTcp(ip: string, requested: number): Promise<number> {
+    for (let attempt = 0; ; attempt++) {
+      let port = requested;
+      let endpoint: UdpEndpoint | undefined;
+      if (!this.options.noUdp) {
+        endpoint = await bindUdp(ip, port, (data, from, via) => this.onDatagram(data, from, via));
+        this.udp.push(endpoint);
+        port = endpoint.port;
+      }
+      if (this.options.noTcp) return port;
+      try {
+        return await this.listenStream(ip, port, false);
+      } catch (err) {
+        const inUse = /EADDRINUSE/.test((err as Error).message);
+        if (!(requested === 0 && endpoint && inUse && attempt < 10)) throw err;
+        this.udp.splice(this.udp.indexOf(endpoint), 1);
+        await new Promise<void>((resolve) => endpoint.socket.close(() => resolve()));
+      }
+    }
   }
 
   private listenStream(ip: string, port: number, tls: boolean): Promise<number> {

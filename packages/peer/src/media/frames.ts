@@ -1,0 +1,52 @@
+import type { MediaStreamTrack, RtpPacket } from "werift";
+import { DepacketizeCallback } from "werift/nonstandard";
+import { PeerError } from "../errors.js";
+
+export interface Frame {
+  /** One encoded frame (VP8/VP9/AV1/H264 access unit, or one Opus packet). */
+  data: Buffer;
+  isKeyframe: boolean;
+  /** RTP timestamp of the frame's packets. */
+  rtpTimestamp: number;
+}
+
+const CODECS: Record<string, string> = {
+  "video/vp8": "vp8",
+  "video/vp9": "vp9",
+  "video/h264": "h264",
+  "video/av1": "av1",
+  "video/av1x": "av1",
+  "audio/opus": "opus",
+};
+
+/**
+ * Depacketized frames of a received track (werift's depacketizer: reassembles frames across packets and drops
+ * broken ones). Returns a function that stops. `onKeyframeNeeded` runs when a frame was lost and the picture cannot
+ * be decoded until the next keyframe: send a PLI then (RemoteMember.requestKeyframe).
+ */
+export function onFrames(
+  track: MediaStreamTrack,
+  onFrame: (frame: Frame) => void,
+  onKeyframeNeeded?: () => void,
+): () => void {
+  const mime = track.codec?.mimeType.toLowerCase();
+  const codec = mime ? CODECS[mime] : undefined;
+  if (!codec) throw new PeerError("INVALID_ARGUMENT", `no depacketizer for ${mime ?? "a track without a codec yet"}`);
+  const depacketizer = new DepacketizeCallback(codec as never, { waitForKeyframe: track.kind === "video" });
+  depacketizer.pipe((output) => {
+    if (output.frame) {
+      onFrame({ data: output.frame.data, isKeyframe: output.frame.isKeyframe, rtpTimestamp: lastTimestamp });
+    }
+  });
+  const needKeyframe = onKeyframeNeeded ? depacketizer.onNeedKeyFrame.subscribe(() => onKeyframeNeeded()) : undefined;
+  let lastTimestamp = 0;
+  const sub = track.onReceiveRtp.subscribe((rtp: RtpPacket) => {
+    lastTimestamp = rtp.header.timestamp;
+    depacketizer.input({ rtp });
+  });
+  return () => {
+    sub.unSubscribe();
+    needKeyframe?.unSubscribe();
+    depacketizer.destroy();
+  };
+}

@@ -1,0 +1,218 @@
+import { EventEmitter } from "eventemitter3";
+import {
+  type MediaStreamTrack,
+  type RTCIceCandidateInit,
+  type RTCIceServer,
+  RTCPeerConnection,
+  type RTCPeerConnectionConfig,
+  type RTCRtpSender,
+  type RTCRtpTransceiver,
+  type RTCSessionDescriptionInit,
+} from "werift";
+import { Channel, type ChannelOptions } from "./channel.js";
+import { PeerError } from "./errors.js";
+import { type Outgoing, PerfectNegotiation } from "./negotiation.js";
+import { type MemberStats, memberStats } from "./stats.js";
+
+export type ConnectionState = RTCPeerConnection["connectionState"];
+
+export interface MemberEvents {
+  track: (track: MediaStreamTrack, transceiver: RTCRtpTransceiver) => void;
+  datachannel: (channel: Channel) => void;
+  message: (channel: Channel, data: string | Buffer) => void;
+  "connection-state": (state: ConnectionState) => void;
+  error: (err: PeerError) => void;
+  close: () => void;
+}
+
+export interface MemberConfig {
+  selfId: string;
+  /** werift settings shared by every connection (ICE policy, host addresses, port range). */
+  rtc: RTCPeerConnectionConfig;
+  /** ICE server plans (see icePlans); the connection starts on the first. */
+  plans: RTCIceServer[][];
+  /** Restart ICE when the connection stays "disconnected" this long. Default 4 s. */
+  restartAfterMs: number;
+  /** ICE restarts (plan switches included) before giving up with CONNECTION_FAILED. Default 4. */
+  maxRestarts: number;
+  send: (message: Outgoing) => void;
+}
+
+/**
+ * One remote member of a room and our connection to it: a werift RTCPeerConnection driven by perfect negotiation,
+ * with ICE restarts on failure and a fallback through every configured TURN URL.
+ */
+export class RemoteMember extends EventEmitter<MemberEvents> {
+  readonly pc: RTCPeerConnection;
+  /** Whether we yield on glare (see PerfectNegotiation); decided from the two ids so both sides agree. */
+  readonly polite: boolean;
+  private readonly negotiation: PerfectNegotiation;
+  private readonly channels = new Map<string, Channel>();
+  private plan = 0;
+  private restarts = 0;
+  private disconnectTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    readonly id: string,
+    public metadata: Record<string, unknown> | undefined,
+    private readonly config: MemberConfig,
+  ) {
+    super();
+    this.polite = config.selfId > id;
+    this.pc = new RTCPeerConnection({ ...config.rtc, iceServers: config.plans[0] ?? [] });
+    this.negotiation = new PerfectNegotiation(this.pc, this.polite, config.send, (err) =>
+      this.fail("NEGOTIATION_FAILED", `negotiation with ${id} failed: ${err.message}`),
+    );
+    this.pc.ontrack = ({ track, transceiver }) => this.emit("track", track, transceiver);
+    this.pc.ondatachannel = ({ channel }) => {
+      const wrapped = this.adopt(new Channel(channel, id));
+      this.emit("datachannel", wrapped);
+    };
+    this.pc.connectionStateChange.subscribe((state) => this.onConnectionState(state));
+  }
+
+  get connectionState(): ConnectionState {
+    return this.pc.connectionState;
+  }
+
+  /**
+   * Called when a member "requests negotiation" (signal kind `restart` before any connection): the newcomer had
+   * nothing to offer, so it asks us to go first. Set by Room.
+   */
+  onNegotiationRequested: (() => void) | undefined;
+
+  /**
+   * Begins the first exchange, as the member who joined later: an offer if we have anything to negotiate (werift's
+   * negotiationneeded has usually sent it already), else a `restart` signal asking them to offer instead.
+   */
+  start(): Promise<void> {
+    if (this.pc.getTransceivers().length > 0 || this.channels.size > 0) return this.negotiation.negotiate();
+    this.config.send({ kind: "restart", payload: null });
+    return Promise.resolve();
+  }
+
+  /** Handles one signal from this member. */
+  async onSignal(kind: string, payload: unknown): Promise<void> {
+    switch (kind) {
+      case "offer":
+      case "answer":
+        return this.negotiation.description(payload as RTCSessionDescriptionInit);
+      case "candidate":
+        return this.negotiation.candidate(payload as RTCIceCandidateInit);
+      case "end-of-candidates":
+        return this.negotiation.candidate(null);
+      case "restart":
+        // Before any connection it means "you offer"; on an established one, "restart ICE".
+        if (this.pc.remoteDescription || this.pc.localDescription) this.restartIce();
+        else this.onNegotiationRequested?.();
+        return;
+    }
+  }
+
+  /** Opens a labelled data channel to this member; resolves when it is open. */
+  async openChannel(label: string, options: ChannelOptions = {}): Promise<Channel> {
+    this.assertOpen();
+    if (label.length === 0 || Buffer.byteLength(label) > 65535) {
+      throw new PeerError("INVALID_ARGUMENT", `channel label must be 1-65535 bytes, got ${Buffer.byteLength(label)}`);
+    }
+    const raw = this.pc.createDataChannel(label, {
+      ordered: options.ordered ?? true,
+      ...(options.maxRetransmits !== undefined ? { maxRetransmits: options.maxRetransmits } : {}),
+    });
+    return this.adopt(new Channel(raw, this.id, options)).opened();
+  }
+
+  /** The open (or opening) channel with this label, ours or theirs. */
+  channel(label: string): Channel | undefined {
+    return this.channels.get(label);
+  }
+
+  /** Sends a local track to this member (renegotiates). */
+  addTrack(track: MediaStreamTrack): RTCRtpSender {
+    this.assertOpen();
+    return this.pc.addTrack(track);
+  }
+
+  /** Adds a receive-only transceiver, so the member's offer/answer can carry its audio or video to us. */
+  receive(kind: "audio" | "video"): void {
+    this.pc.addTransceiver(kind, { direction: "recvonly" });
+  }
+
+  /** Asks the member for a keyframe on every video stream we receive from it (RTCP PLI). */
+  async requestKeyframe(): Promise<void> {
+    for (const t of this.pc.getTransceivers()) {
+      const ssrc = t.receiver.track?.ssrc;
+      if (t.kind === "video" && ssrc !== undefined) await t.receiver.sendRtcpPLI(ssrc);
+    }
+  }
+
+  stats(): Promise<MemberStats> {
+    return memberStats(this.pc);
+  }
+
+  /** Starts an ICE restart (new credentials, new candidates) through perfect negotiation. */
+  restartIce(): void {
+    if (this.closed) return;
+    this.pc.restartIce();
+  }
+
+  /** Closes the connection and every channel. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.disconnectTimer);
+    this.negotiation.close();
+    for (const channel of this.channels.values()) channel.close();
+    this.channels.clear();
+    await this.pc.close().catch(() => {});
+    this.emit("close");
+    this.removeAllListeners();
+  }
+
+  private adopt(channel: Channel): Channel {
+    this.channels.set(channel.label, channel);
+    channel.on("message", (data) => this.emit("message", channel, data));
+    channel.once("close", () => {
+      if (this.channels.get(channel.label) === channel) this.channels.delete(channel.label);
+    });
+    return channel;
+  }
+
+  private onConnectionState(state: ConnectionState): void {
+    if (this.closed) return;
+    this.emit("connection-state", state);
+    clearTimeout(this.disconnectTimer);
+    if (state === "connected") {
+      this.restarts = 0;
+    } else if (state === "failed") {
+      this.recover();
+    } else if (state === "disconnected") {
+      // Often a blip that ICE repairs by itself; restart only if it lasts.
+      this.disconnectTimer = setTimeout(() => this.recover(), this.config.restartAfterMs);
+    }
+  }
+
+  /** ICE failed or stayed down: move to the next TURN plan (if any) and restart ICE, up to maxRestarts times. */
+  private recover(): void {
+    if (this.closed) return;
+    if (this.restarts >= this.config.maxRestarts) {
+      this.fail("CONNECTION_FAILED", `connection to ${this.id} failed after ${this.restarts} ICE restarts`);
+      return;
+    }
+    this.restarts++;
+    if (this.config.plans.length > 1) {
+      this.plan = (this.plan + 1) % this.config.plans.length;
+      this.pc.setConfiguration({ ...this.config.rtc, iceServers: this.config.plans[this.plan]! });
+    }
+    this.restartIce();
+  }
+
+  private fail(code: "NEGOTIATION_FAILED" | "CONNECTION_FAILED", message: string): void {
+    this.emit("error", new PeerError(code, message, this.id));
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new PeerError("CLOSED", `member ${this.id} has left or the connection is closed`, this.id);
+  }
+}

@@ -1,0 +1,106 @@
+import type { RTCIceCandidateInit, RTCPeerConnection, RTCSessionDescriptionInit } from "werift";
+
+/** What goes over signalling for one member: the kinds of @parley/signal's `signal` message. */
+export type Outgoing =
+  | { kind: "offer" | "answer"; payload: { type: "offer" | "answer"; sdp: string } }
+  | { kind: "candidate"; payload: RTCIceCandidateInit }
+  | { kind: "end-of-candidates"; payload: null }
+  | { kind: "restart"; payload: null };
+
+/**
+ * Perfect negotiation (W3C webrtc-pc §10.7 example): either side may start a negotiation at any time; when both
+ * offer at once ("glare"), the polite side rolls back its offer and accepts the other's, the impolite side ignores
+ * the incoming offer. Which side is polite is decided from the member ids, so both agree without talking.
+ *
+ * Incoming signals are handled one at a time (a queue), since each step awaits werift and a later candidate must not
+ * overtake the description it belongs to.
+ */
+export class PerfectNegotiation {
+  private makingOffer = false;
+  private ignoreOffer = false;
+  private settingRemoteAnswer = false;
+  private queue: Promise<void> = Promise.resolve();
+  private closed = false;
+  /** Candidates that arrived before any remote description; werift buffers too, this keeps ignore-offer semantics. */
+  private readonly candidatesIgnored = { count: 0 };
+
+  constructor(
+    private readonly pc: RTCPeerConnection,
+    readonly polite: boolean,
+    private readonly send: (message: Outgoing) => void,
+    private readonly onError: (err: Error) => void,
+  ) {
+    pc.onnegotiationneeded = () => void this.negotiate();
+    pc.onicecandidate = ({ candidate }) => {
+      if (this.closed) return;
+      if (candidate) this.send({ kind: "candidate", payload: candidate.toJSON() });
+      else this.send({ kind: "end-of-candidates", payload: null });
+    };
+  }
+
+  /** Creates and sends an offer now (what onnegotiationneeded does; also the first offer of a newcomer). */
+  negotiate(iceRestart = false): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.closed || this.pc.signalingState !== "stable") return; // a negotiation is under way; it will re-fire
+      try {
+        this.makingOffer = true;
+        const offer = await this.pc.createOffer(iceRestart ? { iceRestart: true } : undefined);
+        if (this.pc.signalingState !== "stable") return; // an offer came in meanwhile: glare, handled there
+        await this.pc.setLocalDescription(offer);
+        this.send({ kind: "offer", payload: { type: "offer", sdp: this.pc.localDescription!.sdp } });
+      } finally {
+        this.makingOffer = false;
+      }
+    });
+  }
+
+  /** An offer or answer from the member. */
+  description(description: RTCSessionDescriptionInit): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.closed) return;
+      const readyForOffer = !this.makingOffer && (this.pc.signalingState === "stable" || this.settingRemoteAnswer);
+      const collision = description.type === "offer" && !readyForOffer;
+      this.ignoreOffer = !this.polite && collision;
+      if (this.ignoreOffer) return;
+      if (collision) await this.pc.setLocalDescription({ type: "rollback" });
+      this.settingRemoteAnswer = description.type === "answer";
+      try {
+        await this.pc.setRemoteDescription(description);
+      } finally {
+        this.settingRemoteAnswer = false;
+      }
+      if (description.type === "offer") {
+        const answer = await this.pc.createAnswer();
+        await this.pc.setLocalDescription(answer);
+        this.send({ kind: "answer", payload: { type: "answer", sdp: this.pc.localDescription!.sdp } });
+      }
+    });
+  }
+
+  candidate(candidate: RTCIceCandidateInit | null): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.closed) return;
+      try {
+        await this.pc.addIceCandidate(candidate ?? undefined);
+      } catch (err) {
+        // Candidates for an offer we ignored are expected to fail; anything else is a real problem.
+        if (!this.ignoreOffer) throw err;
+        this.candidatesIgnored.count++;
+      }
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.pc.onnegotiationneeded = null;
+    this.pc.onicecandidate = null;
+  }
+
+  private enqueue(step: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(step);
+    this.queue = run.catch((err: Error) => {
+      if (!this.closed) this.onError(err);
+    });
+    return this.queue;
+  }
+}

@@ -1,0 +1,113 @@
+import { type IceServer, SignalClient, type SignalClientOptions, type SignalMessage } from "@parley/signal";
+import { EventEmitter } from "eventemitter3";
+import type { RTCPeerConnectionConfig } from "werift";
+import { PeerError } from "./errors.js";
+import { icePlans } from "./ice-servers.js";
+import { Room, type RoomOptions } from "./room.js";
+
+export interface PeerOptions {
+  /** Token for the signalling server. */
+  token?: string;
+  /** Further signalling client options (reconnect, timeouts). */
+  signal?: Omit<SignalClientOptions, "token">;
+  /** ICE servers to use instead of the welcome's (which carry the server's TURN credentials). */
+  iceServers?: IceServer[];
+  /** "relay" to use TURN only (no host or server-reflexive candidates). */
+  iceTransportPolicy?: "all" | "relay";
+  /** Restart ICE when a connection stays "disconnected" this long. Default 4 s. */
+  restartAfterMs?: number;
+  /** ICE restarts per failure before giving up. Default 4. */
+  maxRestarts?: number;
+  /**
+   * werift settings passed through (e.g. `iceAdditionalHostAddresses: ["127.0.0.1"]` for loopback-only tests,
+   * `icePortRange`). ICE servers and policy are set from the options above.
+   */
+  rtc?: Omit<RTCPeerConnectionConfig, "iceServers" | "iceTransportPolicy">;
+}
+
+export interface PeerEvents {
+  room: (room: Room) => void;
+  /** The signalling connection dropped and came back on the same session: connections carry on. */
+  resumed: () => void;
+  /** Our session could not be resumed: we have a new member id and every connection starts over. */
+  "session-replaced": (previousId: string) => void;
+  error: (err: PeerError) => void;
+  close: () => void;
+}
+
+/**
+ * A headless WebRTC participant: one signalling connection, any number of rooms, one werift connection per remote
+ * member. `await Peer.connect(url, { token })`, then `await peer.join("room")`.
+ */
+export class Peer extends EventEmitter<PeerEvents> {
+  private readonly rooms = new Map<string, Room>();
+  private closed = false;
+
+  private constructor(
+    readonly signal: SignalClient,
+    private readonly options: PeerOptions,
+  ) {
+    super();
+    signal.on("signal", (msg: SignalMessage) => this.rooms.get(msg.room)?.onSignal(msg.from, msg.kind, msg.payload));
+    signal.on("member-joined", (room, member) => this.rooms.get(room)?.onMemberJoined(member.id, member.metadata));
+    signal.on("member-left", (room, id) => void this.rooms.get(room)?.onMemberLeft(id));
+    signal.on("resumed", () => this.emit("resumed"));
+    signal.on("session-replaced", (previous) => {
+      for (const room of this.rooms.values()) void room.reset(signal.rooms.get(room.name));
+      this.emit("session-replaced", previous);
+    });
+    signal.on("close", (reason) => {
+      if (reason) this.emit("error", new PeerError("CLOSED", `signalling closed: ${reason.message}`));
+      void this.close();
+    });
+  }
+
+  static async connect(url: string, options: PeerOptions = {}): Promise<Peer> {
+    if (options.iceServers) icePlans(options.iceServers); // validate up front: a typo fails here, not in ICE
+    const signal = await SignalClient.connect(url, { ...options.signal, ...(options.token ? { token: options.token } : {}) });
+    return new Peer(signal, options);
+  }
+
+  /** Our member id (the signalling session id). */
+  get id(): string {
+    return this.signal.sessionId;
+  }
+
+  /** The ICE servers in use: the configured ones, else the welcome's (refreshed TURN credentials included). */
+  get iceServers(): IceServer[] {
+    return this.options.iceServers ?? this.signal.welcome.iceServers;
+  }
+
+  async join(name: string, options: RoomOptions = {}): Promise<Room> {
+    if (this.closed) throw new PeerError("CLOSED", "peer is closed");
+    if (this.rooms.has(name)) throw new PeerError("INVALID_ARGUMENT", `already in room "${name}"`);
+    const room = new Room(name, this.signal, options, () => ({
+      selfId: this.signal.sessionId,
+      rtc: { ...this.options.rtc, iceTransportPolicy: this.options.iceTransportPolicy ?? "all" },
+      plans: icePlans(this.iceServers),
+      restartAfterMs: this.options.restartAfterMs ?? 4000,
+      maxRestarts: this.options.maxRestarts ?? 4,
+    }), () => this.rooms.delete(name));
+    this.rooms.set(name, room);
+    try {
+      const state = await this.signal.join(name, options.metadata);
+      room.connectAsNewcomer(state);
+    } catch (err) {
+      this.rooms.delete(name);
+      throw err;
+    }
+    this.emit("room", room);
+    return room;
+  }
+
+  /** Leaves every room, closes every connection and the signalling connection. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.rooms.values()].map((room) => room.closeAll()));
+    this.rooms.clear();
+    this.signal.close();
+    this.emit("close");
+    this.removeAllListeners();
+  }
+}
