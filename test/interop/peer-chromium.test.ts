@@ -1,0 +1,148 @@
+// A Parley bot and Debian's Chromium in one room: the page joins with @parley/signal's browser bundle and the demo's
+// parley-room.js, sends camera and mic (fake devices), and chats over a data channel the bot opens. Then the same
+// with relay-only ICE on both sides through @parley/turn, using the TURN credentials the signal server hands out.
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { onFrames, Peer, type Room } from "@parley/peer";
+import { createSignalServer, type SignalServer } from "@parley/signal";
+import { createTurnServer, type TurnServer } from "@parley/turn";
+import type { Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium, servePage } from "../helpers/chromium.js";
+import { hasTool } from "../helpers/require-tool.js";
+
+const file = (path: string) => readFileSync(fileURLToPath(new URL(path, import.meta.url)));
+const ASSETS = {
+  "/parley-signal.js": file("../../packages/signal/dist/browser/parley-signal.js"),
+  "/parley-room.js": file("../../examples/demo/public/parley-room.js"),
+};
+
+const PAGE = `<!doctype html><meta charset="utf-8"><script type="module">
+import { joinRoom } from "/parley-room.js";
+window.inbox = [];
+window.start = async (url, room, policy) => {
+  const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 }, audio: true });
+  window.session = await joinRoom({
+    url, room, stream, iceTransportPolicy: policy,
+    onChannel: (id, channel) => {
+      const hello = () => channel.send("hello from chromium");
+      channel.onmessage = (e) => { window.inbox.push(e.data); channel.send("echo:" + e.data); };
+      if (channel.readyState === "open") hello(); else channel.onopen = hello;
+    },
+  });
+  return window.session.client.sessionId;
+};
+window.selectedPair = async () => {
+  for (const m of window.session.members.values()) {
+    const report = await m.pc.getStats();
+    let pair;
+    report.forEach((s) => { if (s.type === "transport" && s.selectedCandidatePairId) pair = report.get(s.selectedCandidatePairId); });
+    if (pair) return [report.get(pair.localCandidateId)?.candidateType, report.get(pair.remoteCandidateId)?.candidateType];
+  }
+  return null;
+};
+</script>`;
+
+interface PageApi {
+  start(url: string, room: string, policy: RTCIceTransportPolicy): Promise<string>;
+  selectedPair(): Promise<[string, string] | null>;
+  inbox: string[];
+}
+
+/** What the bot saw from the browser: RTP packets per kind, decoded-ready video frames, keyframes, messages. */
+function watch(room: Room) {
+  const seen = { audio: 0, video: 0, frames: 0, keyframes: 0, messages: [] as string[] };
+  room.on("track", (member, track) => {
+    track.onReceiveRtp.subscribe(() => seen[track.kind as "audio" | "video"]++);
+    if (track.kind === "video") {
+      // Ask for a keyframe now, so frames can be decoded from the start (and again whenever one is lost).
+      void member.requestKeyframe();
+      const start = () =>
+        onFrames(
+          track,
+          (f) => {
+            seen.frames++;
+            if (f.isKeyframe) seen.keyframes++;
+          },
+          () => void member.requestKeyframe(),
+        );
+      if (track.codec) start();
+      else track.onReceiveRtp.once(() => start());
+    }
+  });
+  room.on("message", (_m, _c, data) => seen.messages.push(String(data)));
+  return seen;
+}
+
+describe.skipIf(!hasTool("chromium"))("a Parley bot and Chromium in one room", () => {
+  let signal: SignalServer;
+  let turn: TurnServer;
+  let signalUrl: string;
+  let pageUrl: string;
+  const bots: Peer[] = [];
+
+  beforeAll(async () => {
+    turn = await createTurnServer({
+      listeningIps: ["127.0.0.1"],
+      listeningPort: 0,
+      authSecrets: ["interop-secret"],
+      peerPolicy: { allowLoopback: true },
+    }).listen();
+    const turnPort = turn.addresses[0]!.port;
+    signal = createSignalServer({
+      turn: { secret: "interop-secret", urls: [`turn:127.0.0.1:${turnPort}?transport=udp`] },
+    });
+    signalUrl = `ws://127.0.0.1:${await signal.listen(0)}`;
+    pageUrl = (await servePage(PAGE, ASSETS)).url;
+  });
+  afterEach(async () => {
+    await Promise.all(bots.splice(0).map((b) => b.close()));
+  });
+  afterAll(async () => {
+    await signal?.close();
+    await turn?.close();
+  });
+
+  async function openPage(): Promise<Page> {
+    const page = await (await (await launchChromium()).newContext()).newPage();
+    page.on("pageerror", (err) => console.error("page error:", err));
+    await page.goto(pageUrl);
+    await page.waitForFunction(() => "start" in window);
+    return page;
+  }
+
+  for (const policy of ["all", "relay"] as const) {
+    it(`exchanges data both ways and receives the browser's camera and mic (ICE policy ${policy})`, async () => {
+      const bot = await Peer.connect(signalUrl, { iceTransportPolicy: policy });
+      bots.push(bot);
+      const room = await bot.join(`call-${policy}`);
+      const seen = watch(room);
+      await room.openChannel("chat");
+      const page = await openPage();
+      const browserId = await page.evaluate(
+        ([u, r, p]) => (window as unknown as PageApi).start(u!, r!, p as RTCIceTransportPolicy),
+        [signalUrl, `call-${policy}`, policy],
+      );
+      await expect.poll(() => seen.messages, { timeout: 20_000 }).toContain("hello from chromium");
+      await room.send("chat", "ping-1");
+      await expect.poll(() => seen.messages, { timeout: 10_000 }).toContain("echo:ping-1");
+      expect(await page.evaluate(() => (window as unknown as PageApi).inbox)).toEqual(["ping-1"]);
+
+      await expect.poll(() => seen.audio, { timeout: 20_000 }).toBeGreaterThan(50);
+      await expect.poll(() => seen.video, { timeout: 20_000 }).toBeGreaterThan(50);
+      await expect.poll(() => seen.keyframes, { timeout: 20_000 }).toBeGreaterThan(0);
+      await expect.poll(() => seen.frames, { timeout: 20_000 }).toBeGreaterThan(10);
+
+      const stats = await room.members.get(browserId)!.stats();
+      expect(stats.inbound.video?.packetsReceived).toBeGreaterThan(0);
+      if (policy === "relay") {
+        expect(stats.localCandidateType).toBe("relay");
+        expect(await page.evaluate(() => (window as unknown as PageApi).selectedPair())).toEqual(["relay", "relay"]);
+        expect(turn.counters.relayedToPeer).toBeGreaterThan(50);
+      } else {
+        expect(stats.localCandidateType).toBe("host");
+      }
+      await page.close();
+    });
+  }
+});
