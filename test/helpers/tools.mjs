@@ -36,9 +36,11 @@ export const tools = [
   },
   {
     name: "aiortc",
-    debian: "python3-aiortc",
+    // websockets: the test's Python client for Parley's signalling protocol (test/interop/aiortc/parley_signal.py).
+    debian: "python3-aiortc python3-websockets",
     suites: "aiortc interop",
-    present: () => executable(PYTHON) && spawnSync(PYTHON, ["-c", "import aiortc"], { stdio: "ignore" }).status === 0,
+    present: () =>
+      executable(PYTHON) && spawnSync(PYTHON, ["-c", "import aiortc, websockets"], { stdio: "ignore" }).status === 0,
   },
   {
     name: "openssl",
@@ -70,7 +72,7 @@ export function installMissingTools(log = console.log) {
     log(`cannot install ${missing.map((t) => t.debian).join(" ")}: not root with apt-get`);
     return missing.map((t) => t.name);
   }
-  const packages = missing.map((t) => t.debian);
+  const packages = missing.flatMap((t) => t.debian.split(" "));
   log(`installing Debian packages: ${packages.join(" ")}`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   const policy = "/usr/sbin/policy-rc.d";

@@ -47,7 +47,7 @@ export class PerfectNegotiation {
         const offer = await this.pc.createOffer(iceRestart ? { iceRestart: true } : undefined);
         if (this.pc.signalingState !== "stable") return; // an offer came in meanwhile: glare, handled there
         await this.pc.setLocalDescription(offer);
-        this.send({ kind: "offer", payload: { type: "offer", sdp: this.pc.localDescription!.sdp } });
+        this.send({ kind: "offer", payload: { type: "offer", sdp: offerSetupActpass(this.pc.localDescription!.sdp) } });
       } finally {
         this.makingOffer = false;
       }
@@ -103,4 +103,13 @@ export class PerfectNegotiation {
     });
     return this.queue;
   }
+}
+
+/**
+ * werift writes the DTLS role it already has (`a=setup:active`/`passive`) into re-offers. RFC 8842 §5.2 has every
+ * offer say `actpass`; browsers do, and aiortc refuses anything else ("DTLS setup attribute must be 'actpass' for an
+ * offer"). The answerer keeps the role it has, so the DTLS association is unchanged.
+ */
+export function offerSetupActpass(sdp: string): string {
+  return sdp.replace(/^a=setup:(active|passive)\r?$/gm, (line) => line.replace(/active|passive/, "actpass"));
 }

@@ -1,0 +1,128 @@
+// aiortc (Debian's python3-aiortc) as a second, non-browser WebRTC stack in a room with a Parley bot. Its client for
+// our protocol (aiortc/parley_peer.py) was written from PROTOCOL.md. Data flows both ways; media flows both ways:
+// aiortc's synthetic audio/video to the bot, and to aiortc the bot's VP8 + Opus from ffmpeg over local RTP (the
+// "feed a bot from ffmpeg" path, RtpInput).
+import { fileURLToPath } from "node:url";
+import { Peer, RtpInput } from "@parley/peer";
+import { createSignalServer, type SignalServer } from "@parley/signal";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningProgram, startProgram } from "../helpers/programs.js";
+import { hasTool } from "../helpers/require-tool.js";
+import { paths } from "../helpers/tools.mjs";
+
+const script = fileURLToPath(new URL("aiortc/parley_peer.py", import.meta.url));
+
+/** ffmpeg producing a test picture as VP8 and a tone as Opus, each to a local RTP port, in real time. */
+function ffmpegRtp(videoPort: number, audioPort: number): Promise<RunningProgram> {
+  return startProgram({
+    name: "ffmpeg",
+    command: "ffmpeg",
+    args: [
+      "-hide_banner",
+      "-loglevel",
+      "error",
+      "-re",
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc=size=320x240:rate=30",
+      "-f",
+      "lavfi",
+      "-i",
+      "sine=frequency=440:sample_rate=48000",
+      "-map",
+      "0:v",
+      "-c:v",
+      "libvpx",
+      "-deadline",
+      "realtime",
+      "-b:v",
+      "400k",
+      "-g",
+      "30",
+      "-f",
+      "rtp",
+      `rtp://127.0.0.1:${videoPort}?pkt_size=1200`,
+      "-map",
+      "1:a",
+      "-c:a",
+      "libopus",
+      "-ac",
+      "2",
+      "-b:a",
+      "48k",
+      "-f",
+      "rtp",
+      `rtp://127.0.0.1:${audioPort}?pkt_size=1200`,
+    ],
+  });
+}
+
+describe.skipIf(!hasTool("aiortc") || !hasTool("ffmpeg"))("a Parley bot and aiortc in one room", () => {
+  let signal: SignalServer;
+  let url: string;
+  let bot: Peer;
+  let inputs: RtpInput[];
+
+  beforeAll(async () => {
+    signal = createSignalServer();
+    url = `ws://127.0.0.1:${await signal.listen(0)}`;
+    bot = await Peer.connect(url);
+    inputs = [await RtpInput.open({ kind: "video" }), await RtpInput.open({ kind: "audio" })];
+    await ffmpegRtp(inputs[0]!.port, inputs[1]!.port);
+  });
+  afterAll(async () => {
+    for (const input of inputs ?? []) input.close();
+    await bot?.close();
+    await signal?.close();
+  });
+
+  it("moves data both ways and media both ways", async () => {
+    const room = await bot.join("with-aiortc");
+    for (const input of inputs) room.addTrack(input.track);
+    const received = { audio: 0, video: 0 };
+    room.on("track", (_m, track) => track.onReceiveRtp.subscribe(() => received[track.kind as "audio" | "video"]++));
+    const messages: string[] = [];
+    room.on("message", (_m, _c, data) => messages.push(String(data)));
+
+    const py = await startProgram({
+      name: "aiortc",
+      command: paths.python,
+      args: [script, url, "with-aiortc"],
+      readyLine: /"ready"/,
+    });
+    const events = () =>
+      py
+        .output()
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as { event: string; data?: string; kind?: string; audio?: number; video?: number });
+
+    await expect.poll(() => messages, { timeout: 30_000 }).toContain("hello from aiortc");
+    const member = [...room.members.values()][0]!;
+    await member.channel("aiortc")!.send("hi python");
+    await expect.poll(() => messages, { timeout: 10_000 }).toContain("echo:hi python");
+    expect(
+      events()
+        .filter((e) => e.event === "message")
+        .map((e) => e.data),
+    ).toContain("hi python");
+
+    await expect.poll(() => received.video, { timeout: 30_000 }).toBeGreaterThan(50);
+    await expect.poll(() => received.audio, { timeout: 30_000 }).toBeGreaterThan(50);
+    const frames = () =>
+      events()
+        .filter((e) => e.event === "frames")
+        .at(-1) ?? { audio: 0, video: 0 };
+    await expect.poll(() => frames().video ?? 0, { timeout: 30_000 }).toBeGreaterThan(20);
+    await expect.poll(() => frames().audio ?? 0, { timeout: 30_000 }).toBeGreaterThan(20);
+    expect(
+      events()
+        .filter((e) => e.event === "track")
+        .map((e) => e.kind)
+        .sort(),
+    ).toEqual(["audio", "video"]);
+    expect(inputs[0]!.packets).toBeGreaterThan(0);
+    await py.stop();
+  });
+});
