@@ -29,7 +29,15 @@ export async function joinRoom(o) {
     let m = members.get(id);
     if (m) return m;
     const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: o.iceTransportPolicy ?? "all" });
-    m = { id, pc, polite: client.sessionId > id, makingOffer: false, ignoreOffer: false, queue: Promise.resolve(), outfitted: false };
+    m = {
+      id,
+      pc,
+      polite: client.sessionId > id,
+      makingOffer: false,
+      ignoreOffer: false,
+      queue: Promise.resolve(),
+      outfitted: false,
+    };
     members.set(id, m);
     const send = (kind, payload) => client.signal(o.room, id, kind, payload).catch(() => {});
     pc.onnegotiationneeded = async () => {
@@ -41,7 +49,8 @@ export async function joinRoom(o) {
         m.makingOffer = false;
       }
     };
-    pc.onicecandidate = ({ candidate }) => (candidate ? send("candidate", candidate.toJSON()) : send("end-of-candidates", null));
+    pc.onicecandidate = ({ candidate }) =>
+      candidate ? send("candidate", candidate.toJSON()) : send("end-of-candidates", null);
     pc.ontrack = (event) => o.onTrack?.(id, event);
     pc.ondatachannel = ({ channel }) => o.onChannel?.(id, channel);
     pc.onconnectionstatechange = () => {

@@ -69,7 +69,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         cleanup();
-        reject(new PeerError("CHANNEL_CLOSED", `channel "${this.label}" did not open within ${timeoutMs} ms`, this.memberId));
+        reject(
+          new PeerError("CHANNEL_CLOSED", `channel "${this.label}" did not open within ${timeoutMs} ms`, this.memberId),
+        );
       }, timeoutMs);
       const onOpen = () => {
         cleanup();
@@ -94,14 +96,22 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const payload = typeof data === "string" ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     const size = typeof payload === "string" ? Buffer.byteLength(payload) : payload.length;
     if (size > MAX_MESSAGE_BYTES) {
-      throw new PeerError("INVALID_ARGUMENT", `message of ${size} bytes exceeds ${MAX_MESSAGE_BYTES}; split it`, this.memberId);
+      throw new PeerError(
+        "INVALID_ARGUMENT",
+        `message of ${size} bytes exceeds ${MAX_MESSAGE_BYTES}; split it`,
+        this.memberId,
+      );
     }
     if (this.raw.readyState === "connecting") await this.opened();
     const deadline = Date.now() + this.sendTimeoutMs;
     while (this.raw.readyState === "open" && this.raw.bufferedAmount > this.highWaterMark) {
       const left = deadline - Date.now();
       if (left <= 0) {
-        throw new PeerError("SEND_TIMEOUT", `channel "${this.label}" stayed above ${this.highWaterMark} buffered bytes for ${this.sendTimeoutMs} ms`, this.memberId);
+        throw new PeerError(
+          "SEND_TIMEOUT",
+          `channel "${this.label}" stayed above ${this.highWaterMark} buffered bytes for ${this.sendTimeoutMs} ms`,
+          this.memberId,
+        );
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(wake, Math.min(left, 1000));

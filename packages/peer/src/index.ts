@@ -1,10 +1,10 @@
 export { Channel, type ChannelOptions, MAX_MESSAGE_BYTES } from "./channel.js";
 export { PeerError, type PeerErrorCode } from "./errors.js";
 export { type IceServer, icePlans, toWeriftIceServers } from "./ice-servers.js";
-export { type ConnectionState, RemoteMember } from "./member.js";
-export { Peer, type PeerEvents, type PeerOptions } from "./peer.js";
-export { Room, type RoomEvents, type RoomOptions } from "./room.js";
-export { type MemberStats } from "./stats.js";
 export { relayTrack } from "./media/forward.js";
 export { type Frame, onFrames } from "./media/frames.js";
 export { RtpInput, type RtpInputOptions } from "./media/rtp-input.js";
+export { type ConnectionState, RemoteMember } from "./member.js";
+export { Peer, type PeerEvents, type PeerOptions } from "./peer.js";
+export { Room, type RoomEvents, type RoomOptions } from "./room.js";
+export type { MemberStats } from "./stats.js";

@@ -20,6 +20,8 @@ export class PerfectNegotiation {
   private ignoreOffer = false;
   private settingRemoteAnswer = false;
   private queue: Promise<void> = Promise.resolve();
+  /** Candidates gathered while our description is being set, sent right after it. */
+  private heldCandidates: Outgoing[] | undefined;
   private closed = false;
   /** Candidates that arrived before any remote description; werift buffers too, this keeps ignore-offer semantics. */
   private readonly candidatesIgnored = { count: 0 };
@@ -33,8 +35,12 @@ export class PerfectNegotiation {
     pc.onnegotiationneeded = () => void this.negotiate();
     pc.onicecandidate = ({ candidate }) => {
       if (this.closed) return;
-      if (candidate) this.send({ kind: "candidate", payload: candidate.toJSON() });
-      else this.send({ kind: "end-of-candidates", payload: null });
+      const message: Outgoing = candidate
+        ? { kind: "candidate", payload: candidate.toJSON() }
+        : { kind: "end-of-candidates", payload: null };
+      // werift gathers inside setLocalDescription; its candidates must not overtake the description they belong to.
+      if (this.heldCandidates) this.heldCandidates.push(message);
+      else this.send(message);
     };
   }
 
@@ -46,8 +52,10 @@ export class PerfectNegotiation {
         this.makingOffer = true;
         const offer = await this.pc.createOffer(iceRestart ? { iceRestart: true } : undefined);
         if (this.pc.signalingState !== "stable") return; // an offer came in meanwhile: glare, handled there
-        await this.pc.setLocalDescription(offer);
-        this.send({ kind: "offer", payload: { type: "offer", sdp: offerSetupActpass(this.pc.localDescription!.sdp) } });
+        await this.describe(offer, (sdp) => ({
+          kind: "offer",
+          payload: { type: "offer", sdp: offerSetupActpass(sdp) },
+        }));
       } finally {
         this.makingOffer = false;
       }
@@ -71,8 +79,7 @@ export class PerfectNegotiation {
       }
       if (description.type === "offer") {
         const answer = await this.pc.createAnswer();
-        await this.pc.setLocalDescription(answer);
-        this.send({ kind: "answer", payload: { type: "answer", sdp: this.pc.localDescription!.sdp } });
+        await this.describe(answer, (sdp) => ({ kind: "answer", payload: { type: "answer", sdp } }));
       }
     });
   }
@@ -88,6 +95,19 @@ export class PerfectNegotiation {
         this.candidatesIgnored.count++;
       }
     });
+  }
+
+  /** Sets our description, sends it, then the candidates gathered meanwhile. */
+  private async describe(description: RTCSessionDescriptionInit, message: (sdp: string) => Outgoing): Promise<void> {
+    this.heldCandidates = [];
+    try {
+      await this.pc.setLocalDescription(description);
+      this.send(message(this.pc.localDescription!.sdp));
+    } finally {
+      const held = this.heldCandidates;
+      this.heldCandidates = undefined;
+      for (const candidate of held) this.send(candidate);
+    }
   }
 
   close(): void {

@@ -64,7 +64,10 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   static async connect(url: string, options: PeerOptions = {}): Promise<Peer> {
     if (options.iceServers) icePlans(options.iceServers); // validate up front: a typo fails here, not in ICE
-    const signal = await SignalClient.connect(url, { ...options.signal, ...(options.token ? { token: options.token } : {}) });
+    const signal = await SignalClient.connect(url, {
+      ...options.signal,
+      ...(options.token ? { token: options.token } : {}),
+    });
     return new Peer(signal, options);
   }
 
@@ -81,13 +84,25 @@ export class Peer extends EventEmitter<PeerEvents> {
   async join(name: string, options: RoomOptions = {}): Promise<Room> {
     if (this.closed) throw new PeerError("CLOSED", "peer is closed");
     if (this.rooms.has(name)) throw new PeerError("INVALID_ARGUMENT", `already in room "${name}"`);
-    const room = new Room(name, this.signal, options, () => ({
-      selfId: this.signal.sessionId,
-      rtc: { ...this.options.rtc, iceTransportPolicy: this.options.iceTransportPolicy ?? "all" },
-      plans: icePlans(this.iceServers),
-      restartAfterMs: this.options.restartAfterMs ?? 4000,
-      maxRestarts: this.options.maxRestarts ?? 4,
-    }), () => this.rooms.delete(name));
+    const room = new Room(
+      name,
+      this.signal,
+      options,
+      () => ({
+        selfId: this.signal.sessionId,
+        // max-bundle: one ICE transport per connection. werift otherwise gathers one per m-line and, once BUNDLE
+        // is agreed, never closes the spare ones (UDP sockets left open after close()).
+        rtc: {
+          bundlePolicy: "max-bundle",
+          ...this.options.rtc,
+          iceTransportPolicy: this.options.iceTransportPolicy ?? "all",
+        },
+        plans: icePlans(this.iceServers),
+        restartAfterMs: this.options.restartAfterMs ?? 4000,
+        maxRestarts: this.options.maxRestarts ?? 4,
+      }),
+      () => this.rooms.delete(name),
+    );
     this.rooms.set(name, room);
     try {
       const state = await this.signal.join(name, options.metadata);

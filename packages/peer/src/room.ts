@@ -39,6 +39,8 @@ export class Room extends EventEmitter<RoomEvents> {
   private readonly memberMap = new Map<string, RemoteMember>();
   private readonly tracks: MediaStreamTrack[] = [];
   private readonly roomChannels: RoomChannel[] = [];
+  /** Members that have our room tracks and channels; the others get them when their first exchange is done. */
+  private readonly outfitted = new WeakSet<RemoteMember>();
   private closed = false;
 
   constructor(
@@ -63,13 +65,14 @@ export class Room extends EventEmitter<RoomEvents> {
   /** Sends `track` to every member, now and as they join. */
   addTrack(track: MediaStreamTrack): void {
     this.tracks.push(track);
-    for (const member of this.memberMap.values()) member.addTrack(track);
+    for (const member of this.memberMap.values()) if (this.outfitted.has(member)) member.addTrack(track);
   }
 
   /** Opens a channel with this label to every member, now and as they join; resolves when the current ones are open. */
   async openChannel(label: string, options: ChannelOptions = {}): Promise<Channel[]> {
     this.roomChannels.push({ label, options });
-    return Promise.all([...this.memberMap.values()].map((m) => m.openChannel(label, options)));
+    const ready = [...this.memberMap.values()].filter((m) => this.outfitted.has(m));
+    return Promise.all(ready.map((m) => m.openChannel(label, options)));
   }
 
   /** Sends `data` on the channel `label` of every member that has it open (room-wide chat, state updates). */
@@ -151,7 +154,15 @@ export class Room extends EventEmitter<RoomEvents> {
     member.on("connection-state", (state) => this.emit("connection-state", member, state));
     member.on("error", (err) => this.emit("error", err));
     const outfit = () => {
-      for (const track of this.tracks) member.addTrack(track);
+      this.outfitted.add(member);
+      try {
+        for (const track of this.tracks) member.addTrack(track);
+      } catch (err) {
+        this.emit(
+          "error",
+          new PeerError("NEGOTIATION_FAILED", `could not add tracks for ${id}: ${(err as Error).message}`, id),
+        );
+      }
       for (const { label, options } of this.roomChannels) {
         member.openChannel(label, options).catch((err: PeerError) => this.emit("error", err));
       }

@@ -8,7 +8,11 @@ describe("two bots in a room", () => {
     const alice = await loopbackPeer(url);
     const bob = await loopbackPeer(url);
     const aliceRoom = await alice.join("r", { receive: { audio: false, video: false } });
-    const incoming = waitFor<[RemoteMember, Channel]>((r) => aliceRoom.on("datachannel", (m, c) => r([m, c])), 15_000, "datachannel");
+    const incoming = waitFor<[RemoteMember, Channel]>(
+      (r) => aliceRoom.on("datachannel", (m, c) => r([m, c])),
+      15_000,
+      "datachannel",
+    );
     const bobRoom = await bob.join("r", { receive: { audio: false, video: false } });
     const toAlice = bobRoom.members.get(alice.id)!;
     const channel = await toAlice.openChannel("chat");
@@ -46,7 +50,10 @@ describe("two bots in a room", () => {
     }
     await Promise.all((await Promise.all(opened)).map((c) => c.opened()));
     await waitFor<void>((r) => {
-      const check = () => ([...hubRoom.members.values()].every((m) => m.channel("news")?.readyState === "open") ? r() : setTimeout(check, 20));
+      const check = () =>
+        [...hubRoom.members.values()].every((m) => m.channel("news")?.readyState === "open")
+          ? r()
+          : setTimeout(check, 20);
       check();
     });
     await hubRoom.send("news", "extra!");
@@ -70,7 +77,9 @@ describe("two bots in a room", () => {
     const connected = (room: typeof ra, n: number) =>
       waitFor<void>((r) => {
         const check = () =>
-          room.members.size === n && [...room.members.values()].every((m) => m.connectionState === "connected") ? r() : setTimeout(check, 20);
+          room.members.size === n && [...room.members.values()].every((m) => m.connectionState === "connected")
+            ? r()
+            : setTimeout(check, 20);
         check();
       });
     await Promise.all([connected(ra, 2), connected(rb, 2), connected(rc, 2)]);

@@ -37,7 +37,12 @@ export class RtpInput {
     const input = new RtpInput(options.kind);
     await new Promise<void>((resolve, reject) => {
       input.socket.once("error", (err) =>
-        reject(new PeerError("INVALID_ARGUMENT", `cannot listen for RTP on ${options.host ?? "127.0.0.1"}:${options.port ?? 0}: ${err.message}`)),
+        reject(
+          new PeerError(
+            "INVALID_ARGUMENT",
+            `cannot listen for RTP on ${options.host ?? "127.0.0.1"}:${options.port ?? 0}: ${err.message}`,
+          ),
+        ),
       );
       input.socket.bind(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
     });
@@ -60,7 +65,12 @@ export class RtpInput {
 
   private onDatagram(data: Buffer): void {
     // RTP version 2, at least a 12-byte header; RTCP (payload types 200-204 in the second byte) is not media.
-    if (data.length < 12 || data.length > MAX_RTP_BYTES || data[0]! >> 6 !== 2 || (data[1]! >= 200 && data[1]! <= 204)) {
+    if (
+      data.length < 12 ||
+      data.length > MAX_RTP_BYTES ||
+      data[0]! >> 6 !== 2 ||
+      (data[1]! >= 200 && data[1]! <= 204)
+    ) {
       this.dropped++;
       return;
     }

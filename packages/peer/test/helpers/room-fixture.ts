@@ -30,7 +30,11 @@ export async function loopbackPeer(url: string, options: PeerOptions = {}): Prom
   return peer;
 }
 
-export function waitFor<T>(register: (resolve: (value: T) => void) => void, timeoutMs = 15_000, what = "event"): Promise<T> {
+export function waitFor<T>(
+  register: (resolve: (value: T) => void) => void,
+  timeoutMs = 15_000,
+  what = "event",
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
     register((value) => {
