@@ -33,6 +33,12 @@ export interface MemberConfig {
   plans: RTCIceServer[][];
   /** Restart ICE when the connection stays "disconnected" this long. Default 4 s. */
   restartAfterMs: number;
+  /**
+   * Count a connection that is still not up this long after it started (or restarted) as failed. werift never
+   * reports "failed" when no candidate pair can even be formed (a dead TURN server under relay-only policy).
+   * Default 10 s.
+   */
+  connectTimeoutMs: number;
   /** ICE restarts (plan switches included) before giving up with CONNECTION_FAILED. Default 4. */
   maxRestarts: number;
   send: (message: Outgoing) => void;
@@ -51,6 +57,7 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
   private plan = 0;
   private restarts = 0;
   private disconnectTimer: NodeJS.Timeout | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
@@ -70,6 +77,7 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
       this.emit("datachannel", wrapped);
     };
     this.pc.connectionStateChange.subscribe((state) => this.onConnectionState(state));
+    this.armConnectTimer();
   }
 
   get connectionState(): ConnectionState {
@@ -162,6 +170,7 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.disconnectTimer);
+    clearTimeout(this.connectTimer);
     this.negotiation.close();
     for (const channel of this.channels.values()) channel.close();
     this.channels.clear();
@@ -184,6 +193,7 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
     this.emit("connection-state", state);
     clearTimeout(this.disconnectTimer);
     if (state === "connected") {
+      clearTimeout(this.connectTimer);
       this.restarts = 0;
     } else if (state === "failed") {
       this.recover();
@@ -201,11 +211,21 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
       return;
     }
     this.restarts++;
+    this.armConnectTimer();
     if (this.config.plans.length > 1) {
       this.plan = (this.plan + 1) % this.config.plans.length;
       this.pc.setConfiguration({ ...this.config.rtc, iceServers: this.config.plans[this.plan]! });
     }
     this.restartIce();
+  }
+
+  /** (Re)starts the clock for getting connected; runs recover() if it runs out first. */
+  private armConnectTimer(): void {
+    clearTimeout(this.connectTimer);
+    this.connectTimer = setTimeout(() => {
+      if (this.pc.connectionState !== "connected" && this.pc.remoteDescription) this.recover();
+      else if (this.pc.connectionState !== "connected") this.armConnectTimer(); // not even negotiated yet: wait
+    }, this.config.connectTimeoutMs);
   }
 
   private fail(code: "NEGOTIATION_FAILED" | "CONNECTION_FAILED", message: string): void {

@@ -16,6 +16,8 @@ export interface PeerOptions {
   iceTransportPolicy?: "all" | "relay";
   /** Restart ICE when a connection stays "disconnected" this long. Default 4 s. */
   restartAfterMs?: number;
+  /** A connection not up this long after starting or restarting counts as failed. Default 10 s. */
+  connectTimeoutMs?: number;
   /** ICE restarts per failure before giving up. Default 4. */
   maxRestarts?: number;
   /**
@@ -99,6 +101,7 @@ export class Peer extends EventEmitter<PeerEvents> {
         },
         plans: icePlans(this.iceServers),
         restartAfterMs: this.options.restartAfterMs ?? 4000,
+        connectTimeoutMs: this.options.connectTimeoutMs ?? 10_000,
         maxRestarts: this.options.maxRestarts ?? 4,
       }),
       () => this.rooms.delete(name),
