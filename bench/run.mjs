@@ -14,11 +14,12 @@ const benches = [
     measures:
       "signals relayed per second between client pairs, p50/p99 latency, CPU per message, memory per idle connection, vs the PeerJS server",
   },
+  {
+    file: "peer-datachannel.mjs",
+    measures: "data channel setup time and MB/s, RSS and CPU per idle connection, werift (patched) vs @roamhq/wrtc",
+  },
 ];
-const planned = [
-  "peer-datachannel: join→open time, data channel MB/s, concurrent peer connections vs @roamhq/wrtc — issue #5",
-  "recordings-per-core: concurrent 1 Mbps VP8+Opus streams recorded in real time — issue #6",
-];
+const planned = ["recordings-per-core: concurrent 1 Mbps VP8+Opus streams recorded in real time — issue #6"];
 
 let failed = 0;
 for (const bench of benches) {

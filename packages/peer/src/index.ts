@@ -6,5 +6,6 @@ export { type Frame, onFrames } from "./media/frames.js";
 export { RtpInput, type RtpInputOptions } from "./media/rtp-input.js";
 export { type ConnectionState, RemoteMember } from "./member.js";
 export { Peer, type PeerEvents, type PeerOptions } from "./peer.js";
+export { Recorder, type RecorderEvents, type RecordingFile, type RecordingOptions } from "./record/recorder.js";
 export { Room, type RoomEvents, type RoomOptions } from "./room.js";
 export type { MemberStats } from "./stats.js";

@@ -44,7 +44,8 @@ export async function memberStats(pc: RTCPeerConnection): Promise<MemberStats> {
     }
     if (s.type === "inbound-rtp") {
       const kind = String(s.kind ?? "unknown");
-      const entry = (out.inbound[kind] ??= { packetsReceived: 0, bytesReceived: 0 });
+      const entry = out.inbound[kind] ?? { packetsReceived: 0, bytesReceived: 0 };
+      out.inbound[kind] = entry;
       entry.packetsReceived += Number(s.packetsReceived ?? 0);
       entry.bytesReceived += Number(s.bytesReceived ?? 0);
       out.packetsReceived += Number(s.packetsReceived ?? 0);

@@ -1,0 +1,256 @@
+import { mkdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { EventEmitter } from "eventemitter3";
+import type { MediaStreamTrack } from "werift";
+import { MediaRecorder } from "werift/nonstandard";
+import { PeerError } from "../errors.js";
+import { onFrames } from "../media/frames.js";
+import type { RemoteMember } from "../member.js";
+import type { Room } from "../room.js";
+import { keyframeSize } from "./frame-size.js";
+import { OggOpusWriter } from "./ogg-writer.js";
+import { markSegmentUnknownSize } from "./webm-finalize.js";
+
+export interface RecordingOptions {
+  /** Directory for the files (created if missing). */
+  dir: string;
+  /** Start a new file after this long. Default: never. */
+  maxDurationMs?: number;
+  /** Start a new file once the current one is this large. Default: never. */
+  maxBytes?: number;
+  /** How long to wait for a member's second kind of media before recording what there is. Default 3 s. */
+  settleMs?: number;
+  /** Picture size written when it cannot be read from a keyframe (H.264, AV1). Default 640×480. */
+  fallbackSize?: { width: number; height: number };
+}
+
+export interface RecordingFile {
+  path: string;
+  memberId: string;
+  /** "webm" (video with or without audio) or "ogg" (audio only). */
+  format: "webm" | "ogg";
+  startedAt: Date;
+  /** Set once finalized. */
+  durationMs?: number;
+  bytes?: number;
+  width?: number;
+  height?: number;
+}
+
+export interface RecorderEvents {
+  started: (file: RecordingFile) => void;
+  /** The file is complete: duration and cues written (WebM), last page flushed (Ogg). */
+  finalized: (file: RecordingFile) => void;
+  error: (err: PeerError) => void;
+}
+
+interface Writer {
+  stop(): Promise<void>;
+}
+
+/** One member's recording: its tracks, the current file, rotation. */
+class MemberRecording {
+  readonly tracks = new Map<"audio" | "video", MediaStreamTrack>();
+  private size: { width: number; height: number } | undefined;
+  private stopSizeWatch: (() => void) | undefined;
+  private settleTimer: NodeJS.Timeout | undefined;
+  private rotateTimer: NodeJS.Timeout | undefined;
+  private writer: Writer | undefined;
+  private file: RecordingFile | undefined;
+  private sequence = 0;
+  private stopped = false;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly recorder: Recorder,
+    readonly member: RemoteMember,
+    private readonly roomName: string,
+  ) {}
+
+  addTrack(track: MediaStreamTrack): void {
+    if (this.stopped || (track.kind !== "audio" && track.kind !== "video")) return;
+    this.tracks.set(track.kind, track);
+    if (track.kind === "video") this.watchForSize(track);
+    clearTimeout(this.settleTimer);
+    if (this.tracks.size === 2 && (this.size || !this.sizeReadable())) this.begin();
+    else this.settleTimer = setTimeout(() => this.begin(), this.recorder.options.settleMs ?? 3000);
+  }
+
+  /** Stops the current file (finalized) and records nothing more. */
+  stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.settleTimer);
+    clearInterval(this.rotateTimer);
+    this.stopSizeWatch?.();
+    return this.enqueue(() => this.finish());
+  }
+
+  private sizeReadable(): boolean {
+    const codec = this.tracks.get("video")?.codec?.mimeType ?? "";
+    return /vp8|vp9/i.test(codec);
+  }
+
+  /** Keyframes carry the picture size; ask for one now, and read the size from the first that comes. */
+  private watchForSize(track: MediaStreamTrack): void {
+    void this.member.requestKeyframe();
+    const start = () => {
+      try {
+        this.stopSizeWatch = onFrames(track, (frame) => {
+          if (!frame.isKeyframe || this.size) return;
+          this.size = keyframeSize(track.codec?.mimeType ?? "", frame.data);
+          if (this.size && this.tracks.size === 2) this.begin();
+        });
+      } catch {
+        // No depacketizer for this codec: the fallback size is used.
+      }
+    };
+    if (track.codec) start();
+    else track.onReceiveRtp.once(() => start());
+  }
+
+  private begin(): void {
+    clearTimeout(this.settleTimer);
+    if (this.stopped || this.writer) return;
+    void this.enqueue(() => this.open());
+  }
+
+  private async open(): Promise<void> {
+    if (this.stopped || this.writer) return;
+    const { options } = this.recorder;
+    const video = this.tracks.get("video");
+    const audio = this.tracks.get("audio");
+    const format = video ? "webm" : "ogg";
+    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+    const name = `${this.roomName}-${this.member.id.slice(0, 8)}-${stamp}-${String(this.sequence++).padStart(3, "0")}.${format}`;
+    const path = join(options.dir, name);
+    const size = this.size ?? options.fallbackSize ?? { width: 640, height: 480 };
+    const file: RecordingFile = { path, memberId: this.member.id, format, startedAt: new Date() };
+    if (video) {
+      file.width = size.width;
+      file.height = size.height;
+      const tracks = audio ? [video, audio] : [video];
+      const recorder = new MediaRecorder({ path, tracks, width: size.width, height: size.height });
+      recorder.onError.subscribe((err) =>
+        this.recorder.emit(
+          "error",
+          new PeerError("INVALID_ARGUMENT", `recording ${path}: ${err.message}`, this.member.id),
+        ),
+      );
+      this.writer = recorder;
+      // The file starts at a keyframe; ask for one now rather than wait for the sender's next.
+      void this.member.requestKeyframe();
+    } else if (audio) {
+      this.writer = await OggOpusWriter.open(path, audio);
+    } else {
+      return;
+    }
+    this.file = file;
+    this.recorder.emit("started", file);
+    if (options.maxDurationMs || options.maxBytes) {
+      this.rotateTimer = setInterval(() => void this.checkRotation(), 1000);
+    }
+  }
+
+  private async checkRotation(): Promise<void> {
+    const file = this.file;
+    if (!file || this.stopped) return;
+    const { maxDurationMs, maxBytes } = this.recorder.options;
+    const age = Date.now() - file.startedAt.getTime();
+    const bytes = await stat(file.path).then(
+      (s) => s.size,
+      () => 0,
+    );
+    if ((maxDurationMs && age >= maxDurationMs) || (maxBytes && bytes >= maxBytes)) {
+      await this.enqueue(async () => {
+        await this.finish();
+        await this.open();
+      });
+    }
+  }
+
+  private async finish(): Promise<void> {
+    clearInterval(this.rotateTimer);
+    const writer = this.writer;
+    const file = this.file;
+    this.writer = undefined;
+    this.file = undefined;
+    if (!writer || !file) return;
+    await writer.stop();
+    if (file.format === "webm") await markSegmentUnknownSize(file.path);
+    file.durationMs = Date.now() - file.startedAt.getTime();
+    file.bytes = await stat(file.path).then(
+      (s) => s.size,
+      () => 0,
+    );
+    this.recorder.emit("finalized", file);
+  }
+
+  private enqueue(step: () => Promise<void>): Promise<void> {
+    this.chain = this.chain.then(step).catch((err: Error) => {
+      this.recorder.emit(
+        "error",
+        new PeerError("INVALID_ARGUMENT", `recording failed: ${err.message}`, this.member.id),
+      );
+    });
+    return this.chain;
+  }
+}
+
+/**
+ * Records every member of a room to its own file: WebM (VP8/VP9/H.264/AV1 + Opus) when it sends video, Ogg/Opus
+ * when it sends audio only. Files are named `<room>-<member>-<start time>-<n>.<ext>`; a member that leaves has its
+ * file finalized; rotation starts a new file (at a keyframe) by duration or size.
+ */
+export class Recorder extends EventEmitter<RecorderEvents> {
+  private readonly members = new Map<string, MemberRecording>();
+  private readonly files: RecordingFile[] = [];
+  private stopped = false;
+
+  private constructor(
+    readonly room: Room,
+    readonly options: RecordingOptions,
+  ) {
+    super();
+    this.on("finalized", (file) => this.files.push(file));
+    room.on("track", (member, track) => this.recordingFor(member).addTrack(track));
+    room.on("member-left", (member) => {
+      const recording = this.members.get(member.id);
+      this.members.delete(member.id);
+      void recording?.stop();
+    });
+  }
+
+  /** Starts recording `room` into `options.dir` (checked writable now, so a bad directory fails at once). */
+  static async start(room: Room, options: RecordingOptions): Promise<Recorder> {
+    try {
+      await mkdir(options.dir, { recursive: true });
+      const { access, constants } = await import("node:fs/promises");
+      await access(options.dir, constants.W_OK);
+    } catch (err) {
+      throw new PeerError("INVALID_ARGUMENT", `cannot record into ${options.dir}: ${(err as Error).message}`);
+    }
+    return new Recorder(room, options);
+  }
+
+  /** Finalized files so far. */
+  get finalized(): readonly RecordingFile[] {
+    return this.files;
+  }
+
+  /** Finalizes every open file. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await Promise.all([...this.members.values()].map((m) => m.stop()));
+    this.members.clear();
+  }
+
+  private recordingFor(member: RemoteMember): MemberRecording {
+    let recording = this.members.get(member.id);
+    if (!recording) {
+      recording = new MemberRecording(this, member, this.room.name);
+      this.members.set(member.id, recording);
+    }
+    return recording;
+  }
+}
