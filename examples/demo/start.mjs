@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `pnpm start`: the demo on embedded defaults. Until the recording/echo demo lands (issue #6) it starts the
-// signalling server and the STUN/TURN server on loopback and prints their URLs; Ctrl-C stops both cleanly.
+// `pnpm start`: the demo on embedded defaults. Open the printed URL, join with camera and mic, see and hear the
+// bot's echo, chat with it, and download what it recorded. Ctrl-C stops everything (recordings are finalized).
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
@@ -8,34 +8,30 @@ import { fileURLToPath } from "node:url";
 const root = fileURLToPath(new URL("../..", import.meta.url));
 execFileSync(`${root}node_modules/.bin/tsc`, ["-b"], { cwd: root, stdio: "inherit" });
 execFileSync(process.execPath, [`${root}packages/signal/scripts/bundle.mjs`], { cwd: root, stdio: "inherit" });
-const { createSignalServer } = await import("@parley/signal");
-const { createTurnServer } = await import("@parley/turn");
+const { startDemo } = await import("./server.mjs");
 
-const signalPort = Number(process.env.PARLEY_SIGNAL_PORT ?? 8080);
-const turnPort = Number(process.env.PARLEY_TURN_PORT ?? 3478);
-const host = process.env.PARLEY_HOST ?? "127.0.0.1";
-
-const signal = createSignalServer();
-const turn = createTurnServer({ listeningIps: [host], listeningPort: turnPort });
+let demo;
 try {
-  const port = await signal.listen(signalPort, host);
-  await turn.listen();
-  console.log(`signalling server: ws://${host}:${port}`);
-  for (const a of turn.addresses) console.log(`STUN server:       stun:${a.address}:${a.port}`);
-  console.log("ready; press Ctrl-C to stop");
+  demo = await startDemo({
+    port: Number(process.env.PORT ?? 8080),
+    turnPort: Number(process.env.PARLEY_TURN_PORT ?? 3478),
+    host: process.env.PARLEY_HOST ?? "127.0.0.1",
+    recordings: process.env.PARLEY_RECORDINGS,
+  });
 } catch (err) {
   console.error(`demo failed to start: ${err.message}`);
-  await Promise.all([signal.close(), turn.close()]);
   process.exit(1);
 }
+console.log(`Parley demo: open ${demo.url}  (TURN on port ${demo.turnPort}, recordings in ${demo.recordings})`);
+console.log("press Ctrl-C to stop");
 
 let stopping = false;
 for (const signalName of ["SIGINT", "SIGTERM"]) {
   process.on(signalName, async () => {
     if (stopping) return;
     stopping = true;
-    console.log("stopping…");
-    await Promise.all([signal.close(), turn.close()]);
+    console.log("stopping… (finalizing recordings)");
+    await demo.close();
     process.exit(0);
   });
 }

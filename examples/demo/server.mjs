@@ -1,0 +1,133 @@
+// The demo's pieces, in one process: an HTTP server with the page, the recordings and signalling at /signal; a
+// STUN/TURN server whose credentials the signalling server hands out; and a bot in room "demo" that echoes and
+// records every member. start.mjs runs it; the end-to-end test imports it.
+import { createReadStream } from "node:fs";
+import { mkdir, readdir, readFile, stat } from "node:fs/promises";
+import { createServer } from "node:http";
+import { basename, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Peer, Recorder } from "@parley/peer";
+import { createSignalServer } from "@parley/signal";
+import { createTurnServer } from "@parley/turn";
+import { echo } from "../echo-bot/echo.mjs";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const bundle = fileURLToPath(new URL("../../packages/signal/dist/browser/parley-signal.js", import.meta.url));
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript",
+  ".webm": "video/webm",
+  ".ogg": "audio/ogg",
+};
+
+/**
+ * @param {{ port?: number, host?: string, turnPort?: number, recordings?: string, room?: string, log?: (line: string) => void }} options
+ */
+export async function startDemo(options = {}) {
+  const host = options.host ?? "127.0.0.1";
+  const roomName = options.room ?? "demo";
+  const recordings = options.recordings ?? join(process.cwd(), "recordings");
+  const log = options.log ?? ((line) => console.log(line));
+  await mkdir(recordings, { recursive: true });
+
+  // TURN with a random REST secret: the signalling server gives each session credentials valid for an hour.
+  const secret = (await import("node:crypto")).randomBytes(16).toString("hex");
+  const turn = await createTurnServer({
+    listeningIps: [host],
+    listeningPort: options.turnPort ?? 3478,
+    authSecrets: [secret],
+    // The demo runs on one machine: relaying between local addresses is what it is for.
+    peerPolicy: { allowLoopback: true },
+  }).listen();
+  const turnPort = turn.addresses[0].port;
+  const signal = createSignalServer({
+    turn: { secret, urls: [`stun:${host}:${turnPort}`, `turn:${host}:${turnPort}?transport=udp`] },
+  });
+
+  const http = createServer((req, res) => {
+    serve(req, res).catch((err) => {
+      res.writeHead(500, { "content-type": "text/plain" }).end(`${err.message}\n`);
+    });
+  });
+  async function serve(req, res) {
+    const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+    if (path === "/" || path === "/index.html") return send(res, join(here, "public/index.html"));
+    if (path === "/parley-room.js") return send(res, join(here, "public/parley-room.js"));
+    if (path === "/parley-signal.js") return send(res, bundle);
+    if (path === "/recordings") {
+      const files = (await readdir(recordings)).filter((f) => /\.(webm|ogg)$/.test(f)).sort();
+      const list = await Promise.all(
+        files.map(async (name) => ({
+          name,
+          bytes: (await stat(join(recordings, name))).size,
+          url: `/recordings/${name}`,
+        })),
+      );
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(list));
+      return;
+    }
+    if (path.startsWith("/recordings/")) {
+      // basename(): only files directly in the recordings directory, never a path out of it.
+      const name = basename(path);
+      if (!/^[\w.-]+\.(webm|ogg)$/.test(name)) return notFound(res);
+      return send(res, join(recordings, name), { "content-disposition": `attachment; filename="${name}"` });
+    }
+    notFound(res);
+  }
+  signal.attach(http, "/signal");
+  http.on("upgrade", (req, socket) => {
+    if (new URL(req.url ?? "/", "http://x").pathname !== "/signal") socket.end("HTTP/1.1 404 Not Found\r\n\r\n");
+  });
+  await new Promise((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(options.port ?? 8080, host, resolve);
+  });
+  const port = http.address().port;
+  const url = `http://${host}:${port}/`;
+
+  const bot = await Peer.connect(`ws://${host}:${port}/signal`);
+  const room = await bot.join(roomName, { metadata: { name: "echo & record bot" } });
+  await room.openChannel("chat");
+  const stopEcho = echo(room, { log });
+  const recorder = await Recorder.start(room, { dir: recordings, maxDurationMs: 10 * 60 * 1000 });
+  recorder.on("started", (f) => log(`recording ${basename(f.path)}`));
+  recorder.on("finalized", (f) => log(`recording finalized: ${basename(f.path)} (${f.bytes} bytes)`));
+  recorder.on("error", (e) => log(`recording error: ${e.message}`));
+
+  let closed = false;
+  return {
+    url,
+    port,
+    turnPort,
+    recordings,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await recorder.stop();
+      stopEcho();
+      await bot.close();
+      await signal.close();
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+      await turn.close();
+    },
+  };
+}
+
+async function send(res, path, headers = {}) {
+  let body;
+  try {
+    body = await stat(path);
+  } catch {
+    return notFound(res);
+  }
+  const type = TYPES[path.slice(path.lastIndexOf("."))] ?? "application/octet-stream";
+  res.writeHead(200, { "content-type": type, "content-length": body.size, ...headers });
+  if (path.endsWith(".html") || path.endsWith(".js")) res.end(await readFile(path));
+  else createReadStream(path).pipe(res);
+}
+
+function notFound(res) {
+  res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+}
