@@ -6,10 +6,9 @@ import { mkdir, readdir, readFile, stat } from "node:fs/promises";
 import { createServer } from "node:http";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Peer, Recorder } from "@parley/peer";
+import { echoRoom, Peer, Recorder } from "@parley/peer";
 import { createSignalServer } from "@parley/signal";
 import { createTurnServer } from "@parley/turn";
-import { echo } from "../echo-bot/echo.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const bundle = fileURLToPath(new URL("../../packages/signal/dist/browser/parley-signal.js", import.meta.url));
@@ -89,7 +88,9 @@ export async function startDemo(options = {}) {
   const bot = await Peer.connect(`ws://${host}:${port}/signal`);
   const room = await bot.join(roomName, { metadata: { name: "echo & record bot" } });
   await room.openChannel("chat");
-  const stopEcho = echo(room, { log });
+  room.on("member-joined", (m) => log(`joined: ${m.id.slice(0, 8)}`));
+  room.on("member-left", (m) => log(`left: ${m.id.slice(0, 8)}`));
+  const stopEcho = echoRoom(room, log);
   const recorder = await Recorder.start(room, { dir: recordings, maxDurationMs: 10 * 60 * 1000 });
   recorder.on("started", (f) => log(`recording ${basename(f.path)}`));
   recorder.on("finalized", (f) => log(`recording finalized: ${basename(f.path)} (${f.bytes} bytes)`));

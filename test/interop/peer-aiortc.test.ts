@@ -6,57 +6,12 @@ import { fileURLToPath } from "node:url";
 import { Peer, RtpInput } from "@parley/peer";
 import { createSignalServer, type SignalServer } from "@parley/signal";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningProgram, startProgram } from "../helpers/programs.js";
+import { ffmpegRtp } from "../helpers/ffmpeg.js";
+import { startProgram } from "../helpers/programs.js";
 import { hasTool } from "../helpers/require-tool.js";
 import { paths } from "../helpers/tools.mjs";
 
 const script = fileURLToPath(new URL("aiortc/parley_peer.py", import.meta.url));
-
-/** ffmpeg producing a test picture as VP8 and a tone as Opus, each to a local RTP port, in real time. */
-function ffmpegRtp(videoPort: number, audioPort: number): Promise<RunningProgram> {
-  return startProgram({
-    name: "ffmpeg",
-    command: "ffmpeg",
-    args: [
-      "-hide_banner",
-      "-loglevel",
-      "error",
-      "-re",
-      "-f",
-      "lavfi",
-      "-i",
-      "testsrc=size=320x240:rate=30",
-      "-f",
-      "lavfi",
-      "-i",
-      "sine=frequency=440:sample_rate=48000",
-      "-map",
-      "0:v",
-      "-c:v",
-      "libvpx",
-      "-deadline",
-      "realtime",
-      "-b:v",
-      "400k",
-      "-g",
-      "30",
-      "-f",
-      "rtp",
-      `rtp://127.0.0.1:${videoPort}?pkt_size=1200`,
-      "-map",
-      "1:a",
-      "-c:a",
-      "libopus",
-      "-ac",
-      "2",
-      "-b:a",
-      "48k",
-      "-f",
-      "rtp",
-      `rtp://127.0.0.1:${audioPort}?pkt_size=1200`,
-    ],
-  });
-}
 
 describe.skipIf(!hasTool("aiortc") || !hasTool("ffmpeg"))("a Parley bot and aiortc in one room", () => {
   let signal: SignalServer;

@@ -1,8 +1,10 @@
 export { Channel, type ChannelOptions, MAX_MESSAGE_BYTES } from "./channel.js";
 export { PeerError, type PeerErrorCode } from "./errors.js";
 export { type IceServer, icePlans, toWeriftIceServers } from "./ice-servers.js";
+export { echoRoom } from "./media/echo.js";
 export { relayTrack } from "./media/forward.js";
 export { type Frame, onFrames } from "./media/frames.js";
+export { FilePlayer, type PlayOptions } from "./media/play-file.js";
 export { RtpInput, type RtpInputOptions } from "./media/rtp-input.js";
 export { type ConnectionState, RemoteMember } from "./member.js";
 export { Peer, type PeerEvents, type PeerOptions } from "./peer.js";

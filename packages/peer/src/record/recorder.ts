@@ -1,4 +1,5 @@
-import { mkdir, stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { EventEmitter } from "eventemitter3";
 import type { MediaStreamTrack } from "werift";
@@ -196,6 +197,16 @@ class MemberRecording {
   }
 }
 
+/** Creates `dir` if needed and checks it can be written, so a bad directory fails before anything is recorded. */
+export async function ensureWritableDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+  } catch (err) {
+    throw new PeerError("INVALID_ARGUMENT", `cannot record into ${dir}: ${(err as Error).message}`);
+  }
+}
+
 /**
  * Records every member of a room to its own file: WebM (VP8/VP9/H.264/AV1 + Opus) when it sends video, Ogg/Opus
  * when it sends audio only. Files are named `<room>-<member>-<start time>-<n>.<ext>`; a member that leaves has its
@@ -222,13 +233,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
 
   /** Starts recording `room` into `options.dir` (checked writable now, so a bad directory fails at once). */
   static async start(room: Room, options: RecordingOptions): Promise<Recorder> {
-    try {
-      await mkdir(options.dir, { recursive: true });
-      const { access, constants } = await import("node:fs/promises");
-      await access(options.dir, constants.W_OK);
-    } catch (err) {
-      throw new PeerError("INVALID_ARGUMENT", `cannot record into ${options.dir}: ${(err as Error).message}`);
-    }
+    await ensureWritableDir(options.dir);
     return new Recorder(room, options);
   }
 

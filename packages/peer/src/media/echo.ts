@@ -1,10 +1,12 @@
-// The echo behaviour, shared by the demo and the echo-bot example: every member gets its own audio and video sent
-// back (and only its own), and a "chat" channel that answers each message.
-import { relayTrack } from "@parley/peer";
+import type { Room } from "../room.js";
+import { relayTrack } from "./forward.js";
 
-/** Makes `room` an echo room. Returns a function that stops echoing. */
-export function echo(room, { log = () => {} } = {}) {
-  const relays = [];
+/**
+ * Makes a room an echo room: every member gets its own audio and video back (and only its own), and messages on a
+ * "chat" channel are answered with "echo: …". Returns a function that stops echoing.
+ */
+export function echoRoom(room: Room, log: (line: string) => void = () => {}): () => void {
+  const relays: Array<{ stop: () => void }> = [];
   room.on("track", (member, track) => {
     const relay = relayTrack(track);
     relays.push(relay);
@@ -18,9 +20,7 @@ export function echo(room, { log = () => {} } = {}) {
     channel.send(`echo: ${String(data)}`).catch(() => {});
     log(`chat from ${member.id.slice(0, 8)}: ${String(data)}`);
   });
-  room.on("member-joined", (m) => log(`joined: ${m.id.slice(0, 8)}`));
-  room.on("member-left", (m) => log(`left: ${m.id.slice(0, 8)}`));
   return () => {
-    for (const r of relays) r.stop();
+    for (const relay of relays) relay.stop();
   };
 }

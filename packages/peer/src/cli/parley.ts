@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+import { parseArgs } from "node:util";
+import { SignalError } from "@parley/signal";
+import { PeerError } from "../errors.js";
+import { echoRoom } from "../media/echo.js";
+import { FilePlayer } from "../media/play-file.js";
+import { Peer } from "../peer.js";
+import { ensureWritableDir, Recorder } from "../record/recorder.js";
+
+const USAGE = `Usage:
+  parley record <signal-url> --room R --out DIR [--rotate-minutes N]   record every member to DIR
+  parley play FILE --room R [--url URL] [--loop]                        play a media file into the room
+  parley echo --room R [--url URL]                                      send each member its own media back
+Options: --url (default $PARLEY_URL or ws://127.0.0.1:8080/signal), --token (default $PARLEY_TOKEN)`;
+
+class UsageError extends Error {}
+
+const stamp = () => new Date().toISOString().slice(11, 19);
+const say = (line: string) => process.stdout.write(`[${stamp()}] ${line}\n`);
+
+function signalUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`"${text}" is not a URL; expected ws://host:port/path or wss://…`);
+  }
+  if (url.protocol !== "ws:" && url.protocol !== "wss:") {
+    throw new UsageError(`"${text}" is a ${url.protocol} URL; the signalling server is reached with ws:// or wss://`);
+  }
+  return url.toString();
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (!command || command === "--help" || command === "-h") {
+    say(USAGE);
+    return;
+  }
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true; strict: true }>>;
+  const options = {
+    room: { type: "string" },
+    out: { type: "string" },
+    url: { type: "string" },
+    token: { type: "string" },
+    loop: { type: "boolean" },
+    "rotate-minutes": { type: "string" },
+  } as const;
+  try {
+    parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (!["record", "play", "echo"].includes(command)) throw new UsageError(`unknown command "${command}"`);
+  const room = values.room;
+  if (!room) throw new UsageError("--room is required");
+  const urlText = command === "record" ? (positionals[0] ?? values.url) : values.url;
+  const url = signalUrl(urlText ?? process.env.PARLEY_URL ?? "ws://127.0.0.1:8080/signal");
+  const rotateMinutes = values["rotate-minutes"] === undefined ? undefined : Number(values["rotate-minutes"]);
+  if (rotateMinutes !== undefined && !(rotateMinutes > 0))
+    throw new UsageError("--rotate-minutes must be a positive number");
+  if (command === "record" && !values.out) throw new UsageError("--out DIR is required");
+  const file = command === "play" ? positionals[0] : undefined;
+  if (command === "play" && !file) throw new UsageError("play needs a FILE");
+
+  if (command === "record") await ensureWritableDir(values.out!); // before connecting: fail fast, join nothing
+  const token = values.token ?? process.env.PARLEY_TOKEN;
+  const peer = await Peer.connect(url, { ...(token ? { token } : {}), signal: { reconnect: { maxAttempts: 10 } } });
+  say(`connected to ${url} as ${peer.id.slice(0, 8)}`);
+  const joined = await peer.join(room, {
+    metadata: { name: `parley ${command}` },
+    ...(command === "play" ? { receive: { audio: false, video: false } } : {}),
+  });
+  say(`in room "${room}" with ${joined.members.size} other member(s)`);
+  joined.on("member-joined", (m) => say(`joined: ${m.id.slice(0, 8)}`));
+  joined.on("member-left", (m) => say(`left: ${m.id.slice(0, 8)}`));
+  joined.on("error", (e) => say(`error: ${e.message}`));
+  peer.on("error", (e) => say(`error: ${e.message}`));
+
+  const stops: Array<() => Promise<void> | void> = [];
+  if (command === "record") {
+    const recorder = await Recorder.start(joined, {
+      dir: values.out!,
+      ...(rotateMinutes ? { maxDurationMs: rotateMinutes * 60_000 } : {}),
+    });
+    recorder.on("started", (f) => say(`recording ${f.memberId.slice(0, 8)} → ${f.path}`));
+    recorder.on("finalized", (f) =>
+      say(`finalized ${f.path} (${f.bytes} bytes, ${(f.durationMs! / 1000).toFixed(1)} s)`),
+    );
+    recorder.on("error", (e) => say(`error: ${e.message}`));
+    const progress = setInterval(() => {
+      for (const m of joined.members.values()) {
+        void m.stats().then((s) => say(`${m.id.slice(0, 8)}: ${Math.round(s.bytesReceived / 1024)} KiB received`));
+      }
+    }, 10_000);
+    stops.push(
+      () => clearInterval(progress),
+      () => recorder.stop(),
+    );
+  } else if (command === "play") {
+    const player = await FilePlayer.start(joined, file!, { loop: values.loop ?? false });
+    say(`playing ${file}${values.loop ? " (looping)" : ""}`);
+    player.on("ended", () => void shutdown("file ended"));
+    player.on("error", (e) => {
+      say(`error: ${e.message}`);
+      void shutdown("playback failed", 1);
+    });
+    stops.push(() => player.stop());
+  } else {
+    stops.push(echoRoom(joined, say));
+    await joined.openChannel("chat");
+    say("echoing");
+  }
+
+  let stopping = false;
+  async function shutdown(reason: string, code = 0): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    say(`stopping: ${reason}`);
+    for (const stop of stops) await stop();
+    await peer.close();
+    process.exit(code);
+  }
+  process.on("SIGINT", () => void shutdown("Ctrl-C"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+}
+
+main(process.argv.slice(2)).catch((err: Error) => {
+  if (err instanceof UsageError) {
+    process.stderr.write(`parley: ${err.message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  const code = err instanceof SignalError || err instanceof PeerError ? ` (${err.code})` : "";
+  const hint =
+    err instanceof SignalError && err.code === "UNAUTHORIZED"
+      ? "the server refused our token; pass --token or set PARLEY_TOKEN"
+      : err instanceof SignalError && err.code === "CONNECT_FAILED"
+        ? "is the signalling server running at that address?"
+        : "";
+  process.stderr.write(`parley: ${err.message}${code}${hint ? `\n  ${hint}` : ""}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,227 @@
+// Every bot in examples/ and the `parley` command line, run as a user runs them, against a real signalling server
+// and a real counterpart: a Parley peer sending ffmpeg's test picture and tone (VP8 + Opus over RTP).
+import { execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Channel, Peer, type Room, RtpInput } from "@parley/peer";
+import { createSignalServer, type SignalServer } from "@parley/signal";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ffmpegRtp, makeWebm } from "../helpers/ffmpeg.js";
+import { runProgram, startProgram } from "../helpers/programs.js";
+import { hasTool } from "../helpers/require-tool.js";
+
+const example = (path: string) => fileURLToPath(new URL(`../../examples/${path}`, import.meta.url));
+const parley = fileURLToPath(new URL("../../packages/peer/dist/cli/parley.js", import.meta.url));
+
+let signal: SignalServer;
+let url: string;
+const peers: Peer[] = [];
+const inputs: RtpInput[] = [];
+
+beforeAll(async () => {
+  signal = createSignalServer({ tokenSecret: undefined });
+  url = `ws://127.0.0.1:${await signal.listen(0)}/signal`;
+});
+afterEach(async () => {
+  await Promise.all(peers.splice(0).map((p) => p.close()));
+  for (const input of inputs.splice(0)) input.close();
+});
+afterAll(() => signal?.close());
+
+/** A participant that sends ffmpeg's test media and counts what it gets back. */
+async function sender(room: string): Promise<{ peer: Peer; room: Room; got: { audio: number; video: number } }> {
+  const video = await RtpInput.open({ kind: "video" });
+  const audio = await RtpInput.open({ kind: "audio" });
+  inputs.push(video, audio);
+  await ffmpegRtp(video.port, audio.port);
+  const peer = await Peer.connect(url);
+  peers.push(peer);
+  const joined = await peer.join(room);
+  joined.addTrack(video.track);
+  joined.addTrack(audio.track);
+  const got = { audio: 0, video: 0 };
+  joined.on("track", (_m, track) => track.onReceiveRtp.subscribe(() => got[track.kind as "audio" | "video"]++));
+  return { peer, room: joined, got };
+}
+
+/** A participant that only listens, counting media per kind. */
+async function listener(room: string) {
+  const peer = await Peer.connect(url);
+  peers.push(peer);
+  const joined = await peer.join(room);
+  const got = { audio: 0, video: 0 };
+  joined.on("track", (_m, track) => track.onReceiveRtp.subscribe(() => got[track.kind as "audio" | "video"]++));
+  const messages: string[] = [];
+  joined.on("message", (_m, c, d) => messages.push(`${c.label}:${d}`));
+  return { peer, room: joined, got, messages };
+}
+
+const probe = (path: string) =>
+  JSON.parse(
+    execFileSync("ffprobe", ["-v", "error", "-show_streams", "-show_format", "-of", "json", path], {
+      encoding: "utf8",
+    }),
+  ) as {
+    streams: Array<{ codec_name: string; width?: number }>;
+    format: { duration: string };
+  };
+
+describe.skipIf(!hasTool("ffmpeg"))("examples", () => {
+  it("echo-bot sends each member its own media back and answers the chat", async () => {
+    await startProgram({
+      name: "echo-bot",
+      command: process.execPath,
+      args: [example("echo-bot/bot.mjs"), url, "echo"],
+      readyLine: /echo bot in room/,
+    });
+    const me = await sender("echo");
+    const chat = await new Promise<Channel>((resolve) =>
+      me.room.on("datachannel", (_m, c) => c.label === "chat" && resolve(c)),
+    );
+    await expect.poll(() => me.got.video, { timeout: 30_000 }).toBeGreaterThan(50);
+    await expect.poll(() => me.got.audio, { timeout: 30_000 }).toBeGreaterThan(50);
+    const reply = new Promise<string>((resolve) => chat.on("message", (d) => resolve(String(d))));
+    await chat.send("ping");
+    expect(await reply).toBe("echo: ping");
+  });
+
+  it("datachannel-bot greets, tells the time, and relays messages to the rest of the room", async () => {
+    await startProgram({
+      name: "datachannel-bot",
+      command: process.execPath,
+      args: [example("datachannel-bot/bot.mjs"), url, "dc"],
+      readyLine: /datachannel bot in room/,
+    });
+    const a = await listener("dc");
+    const b = await listener("dc");
+    await expect.poll(() => a.messages, { timeout: 20_000 }).toContain(`hello:welcome, ${a.peer.id.slice(0, 8)}`);
+    const botChat = (room: Room) =>
+      new Promise<Channel>((resolve) => {
+        const find = () =>
+          [...room.members.values()].map((m) => m.channel("chat")).find((c) => c?.readyState === "open");
+        const check = () => (find() ? resolve(find()!) : setTimeout(check, 50));
+        check();
+      });
+    const aChat = await botChat(a.room);
+    await botChat(b.room);
+    const time = new Promise<string>((resolve) => aChat.once("message", (d) => resolve(String(d))));
+    await aChat.send("time");
+    expect(Date.parse(await time)).toBeGreaterThan(Date.now() - 60_000);
+    await aChat.send("hi all");
+    await expect.poll(() => b.messages, { timeout: 10_000 }).toContain(`chat:${a.peer.id.slice(0, 8)} says: hi all`);
+  });
+
+  it("play-file plays a WebM into the room and exits when it ends", async () => {
+    const clip = makeWebm(3);
+    const me = await listener("play");
+    const player = await startProgram({
+      name: "play-file",
+      command: process.execPath,
+      args: [example("play-file/play.mjs"), clip, url, "play"],
+      readyLine: /playing/,
+    });
+    await expect.poll(() => me.got.video, { timeout: 30_000 }).toBeGreaterThan(30);
+    await expect.poll(() => me.got.audio, { timeout: 30_000 }).toBeGreaterThan(30);
+    const code = await new Promise((resolve) => player.process.once("exit", resolve));
+    expect(code).toBe(0);
+    expect(player.output()).toContain("ended");
+  });
+});
+
+describe.skipIf(!hasTool("ffmpeg"))("parley command line", () => {
+  it("parley record writes one WebM per member, reports progress, and finalizes on Ctrl-C", async () => {
+    const out = mkdtempSync(join(tmpdir(), "parley-cli-"));
+    const rec = await startProgram({
+      name: "parley record",
+      command: process.execPath,
+      args: [parley, "record", url, "--room", "cli-rec", "--out", out],
+      readyLine: /in room "cli-rec"/,
+    });
+    await sender("cli-rec");
+    await expect.poll(() => rec.output(), { timeout: 20_000 }).toMatch(/joined: /);
+    await expect.poll(() => rec.output(), { timeout: 20_000 }).toMatch(/recording \w+ → .*\.webm/);
+    await new Promise((r) => setTimeout(r, 3000));
+    rec.process.kill("SIGINT");
+    expect(await new Promise((resolve) => rec.process.once("exit", resolve))).toBe(0);
+    const path = /finalized (\S+\.webm)/.exec(rec.output())![1]!;
+    const info = probe(path);
+    expect(info.streams.map((s) => s.codec_name).sort()).toEqual(["opus", "vp8"]);
+    expect(info.streams.find((s) => s.codec_name === "vp8")?.width).toBe(320);
+    expect(Number(info.format.duration)).toBeGreaterThan(1.5);
+  });
+
+  it("parley play and parley echo move media between members", async () => {
+    const clip = makeWebm(20);
+    await startProgram({
+      name: "parley play",
+      command: process.execPath,
+      args: [parley, "play", clip, "--room", "cli-play", "--url", url, "--loop"],
+      readyLine: /playing/,
+    });
+    const me = await listener("cli-play");
+    await expect.poll(() => me.got.video, { timeout: 30_000 }).toBeGreaterThan(30);
+    await startProgram({
+      name: "parley echo",
+      command: process.execPath,
+      args: [parley, "echo", "--room", "cli-echo", "--url", url],
+      readyLine: /echoing/,
+    });
+    const echoed = await sender("cli-echo");
+    await expect.poll(() => echoed.got.video, { timeout: 30_000 }).toBeGreaterThan(30);
+  });
+
+  const refusals: Array<[string, string[], RegExp, number]> = [
+    ["a URL that is not ws://", ["record", "http://example.org", "--room", "r", "--out", "/tmp"], /is a http: URL/, 2],
+    ["a missing --room", ["echo"], /--room is required/, 2],
+    ["an unknown flag", ["echo", "--room", "r", "--shout"], /Unknown option '--shout'/, 2],
+    [
+      "an unreachable server",
+      ["echo", "--room", "r", "--url", "ws://127.0.0.1:1/"],
+      /CONNECT_FAILED[\s\S]*is the signalling server running/,
+      1,
+    ],
+  ];
+  for (const [what, args, message, code] of refusals) {
+    it(`refuses ${what} with a clear message (exit ${code})`, async () => {
+      const result = await runProgram(process.execPath, [parley, ...args]);
+      expect(result.output).toMatch(message);
+      expect(result.code).toBe(code);
+    });
+  }
+
+  it("says the token was refused, an unwritable directory, and an unplayable file", async () => {
+    const guarded = createSignalServer({ tokenSecret: "s" });
+    const guardedUrl = `ws://127.0.0.1:${await guarded.listen(0)}`;
+    try {
+      const refused = await runProgram(process.execPath, [parley, "echo", "--room", "r", "--url", guardedUrl]);
+      expect(refused.output).toMatch(/UNAUTHORIZED[\s\S]*refused our token/);
+      expect(refused.code).toBe(1);
+    } finally {
+      await guarded.close();
+    }
+    const unwritable = await runProgram(process.execPath, [
+      parley,
+      "record",
+      url,
+      "--room",
+      "r",
+      "--out",
+      "/etc/hostname/recordings", // under a file: not a directory anyone can create, root included
+    ]);
+    expect(unwritable.output).toMatch(/cannot record into \/etc\/hostname\/recordings/);
+    expect(unwritable.code).toBe(1);
+    const notMedia = await runProgram(process.execPath, [
+      parley,
+      "play",
+      fileURLToPath(import.meta.url),
+      "--room",
+      "r",
+      "--url",
+      url,
+    ]);
+    expect(notMedia.output).toMatch(/cannot read .*bots\.test\.ts/);
+    expect(notMedia.code).toBe(1);
+  });
+});
