@@ -7,7 +7,9 @@ import { MediaStreamTrack } from "werift";
  */
 export function relayTrack(source: MediaStreamTrack): { track: MediaStreamTrack; stop: () => void } {
   const track = new MediaStreamTrack({ kind: source.kind, ...(source.codec ? { codec: source.codec } : {}) });
-  const sub = source.onReceiveRtp.subscribe((rtp) => track.writeRtp(rtp));
+  // A copy per packet: werift's sender rewrites SSRC and payload type in place, and the received packet is shared
+  // with every other subscriber (a recorder, another relay).
+  const sub = source.onReceiveRtp.subscribe((rtp) => track.writeRtp(rtp.clone()));
   const stop = () => {
     sub.unSubscribe();
     track.stop();

@@ -32,7 +32,12 @@ export function onFrames(
   const mime = track.codec?.mimeType.toLowerCase();
   const codec = mime ? CODECS[mime] : undefined;
   if (!codec) throw new PeerError("INVALID_ARGUMENT", `no depacketizer for ${mime ?? "a track without a codec yet"}`);
-  const depacketizer = new DepacketizeCallback(codec as never, { waitForKeyframe: track.kind === "video" });
+  // A video frame spans several packets and ends at the one with the RTP marker bit (RFC 7741 §4.1, RFC 6184 §5.1);
+  // without this werift emits a "frame" per packet.
+  const depacketizer = new DepacketizeCallback(codec as never, {
+    waitForKeyframe: track.kind === "video",
+    ...(track.kind === "video" ? { isFinalPacketInSequence: (h: { marker: boolean }) => h.marker } : {}),
+  });
   depacketizer.pipe((output) => {
     if (output.frame) {
       onFrame({ data: output.frame.data, isKeyframe: output.frame.isKeyframe, rtpTimestamp: lastTimestamp });
@@ -42,7 +47,8 @@ export function onFrames(
   let lastTimestamp = 0;
   const sub = track.onReceiveRtp.subscribe((rtp: RtpPacket) => {
     lastTimestamp = rtp.header.timestamp;
-    depacketizer.input({ rtp });
+    // A copy: werift's depacketizer clears the packets it has used, and the same packet goes to every subscriber.
+    depacketizer.input({ rtp: rtp.clone() });
   });
   return () => {
     sub.unSubscribe();

@@ -21,6 +21,12 @@ export interface RecordingOptions {
   maxBytes?: number;
   /** How long to wait for a member's second kind of media before recording what there is. Default 3 s. */
   settleMs?: number;
+  /**
+   * Align audio and video by the sender's RTCP clocks (werift's lip-sync). Default true. It holds frames briefly and
+   * drops those that cannot be placed; streams whose audio and video clocks are unrelated (replayed captures) need
+   * it off.
+   */
+  lipSync?: boolean;
   /** Picture size written when it cannot be read from a keyframe (H.264, AV1). Default 640×480. */
   fallbackSize?: { width: number; height: number };
 }
@@ -130,7 +136,13 @@ class MemberRecording {
       file.width = size.width;
       file.height = size.height;
       const tracks = audio ? [video, audio] : [video];
-      const recorder = new MediaRecorder({ path, tracks, width: size.width, height: size.height });
+      const recorder = new MediaRecorder({
+        path,
+        tracks,
+        width: size.width,
+        height: size.height,
+        disableLipSync: options.lipSync === false,
+      });
       recorder.onError.subscribe((err) =>
         this.recorder.emit(
           "error",

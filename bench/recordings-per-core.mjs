@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+// How many ~1 Mbps VP8 + Opus streams one process records in real time with no frame loss, and its CPU and RSS per
+// stream. Steps K up (BENCH_STEPS, default "5,10,20") with senders in another process; counts the video frames in
+// each file (ffprobe) against those sent. Reports streams per core = K / recorder cores used, at the largest
+// loss-free K. (No reference stack here: the issue sets an absolute goal, ≥ 50 per core.)
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createSignalServer } from "@parley/signal";
+import { cpuMicros, report, rssKiB } from "./lib.mjs";
+
+const here = new URL(".", import.meta.url).pathname;
+const steps = (process.env.BENCH_STEPS ?? "5,10,20").split(",").map(Number);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 12);
+
+function lines(child) {
+  const seen = [];
+  const waiters = [];
+  let buffer = "";
+  child.stdout.on("data", (d) => {
+    buffer += d;
+    let i;
+    while ((i = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, i);
+      buffer = buffer.slice(i + 1);
+      seen.push(line);
+      for (const w of [...waiters]) if (w.re.test(line)) waiters.splice(waiters.indexOf(w), 1), w.resolve(line);
+    }
+  });
+  return {
+    seen,
+    wait: (re) =>
+      new Promise((resolve) => {
+        const hit = seen.find((l) => re.test(l));
+        hit ? resolve(hit) : waiters.push({ re, resolve });
+      }),
+  };
+}
+
+async function step(k) {
+  const signal = createSignalServer({ roomCapacity: k + 5 });
+  const url = `ws://127.0.0.1:${await signal.listen(0)}`;
+  const dir = mkdtempSync(join(tmpdir(), "parley-rec-bench-"));
+  const recorder = spawn(process.execPath, [`${here}recording/recorder-worker.mjs`, url, "bench", dir], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const rec = lines(recorder);
+  await rec.wait(/^ready/);
+  const sender = spawn(
+    process.execPath,
+    [`${here}recording/sender-worker.mjs`, url, "bench", String(k), String(SECONDS)],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const snd = lines(sender);
+  await snd.wait(/^ready/);
+  await new Promise((r) => setTimeout(r, 2000)); // first keyframes, files opened
+  const cpu0 = cpuMicros(recorder.pid);
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, (SECONDS - 4) * 1000));
+  const cores = (cpuMicros(recorder.pid) - cpu0) / ((performance.now() - t0) * 1000);
+  const rss = rssKiB(recorder.pid);
+  const sent = Number((await snd.wait(/^sent/)).split(" ")[1]);
+  recorder.stdin.write("stop\n");
+  await rec.wait(/^stopped/);
+  const files = rec.seen.filter((l) => l.startsWith("file ")).map((l) => l.split(" "));
+  const perFile = files.map(([, path, arrived]) => ({
+    written: Number(
+      execFileSync(
+        "ffprobe",
+        [
+          "-v",
+          "error",
+          "-count_frames",
+          "-select_streams",
+          "v:0",
+          "-show_entries",
+          "stream=nb_read_frames",
+          "-of",
+          "csv=p=0",
+          path,
+        ],
+        { encoding: "utf8" },
+      ).trim(),
+    ),
+    arrived: Number(arrived),
+  }));
+  await signal.close();
+  // A frame that arrived while its file was open (from its first keyframe until stop was asked) and is not in the
+  // file was lost by the recorder. Two frames of slack for the instant of the stop.
+  const lost = perFile.map((f) => Math.max(0, f.arrived - f.written - 2));
+  return {
+    k,
+    sent,
+    files: files.length,
+    cores,
+    rssKiB: rss,
+    perFile,
+    lossFree: files.length === k && lost.every((n) => n === 0),
+  };
+}
+
+const results = [];
+for (const k of steps) {
+  const r = await step(k);
+  results.push(r);
+  console.log(
+    `K=${k}: ${r.files} files, recorder ${(r.cores * 100).toFixed(0)}% of a core, ${Math.round(r.rssKiB / 1024)} MiB RSS, frames written/arrived ${r.perFile.map((f) => `${f.written}/${f.arrived}`).join(" ")} (sent ${r.sent} per member) ${r.lossFree ? "(no loss)" : "(LOSS)"}`,
+  );
+  if (!r.lossFree) break;
+}
+const best = results.filter((r) => r.lossFree).at(-1);
+const perCore = best ? best.k / best.cores : 0;
+report(
+  "recordings-per-core",
+  {
+    steps: results,
+    perCore,
+    cpuPercentPerStream: best ? (best.cores * 100) / best.k : null,
+    rssKiBPerStream: best ? best.rssKiB / best.k : null,
+  },
+  best
+    ? `${best.k} streams loss-free at ${(best.cores * 100).toFixed(0)}% of a core → ${perCore.toFixed(1)} streams per core (goal ≥ 50); ${((best.cores * 100) / best.k).toFixed(1)}% CPU and ${Math.round(best.rssKiB / best.k)} KiB RSS per stream`
+    : "no step was loss-free",
+);
+process.exit(0);
