@@ -3,11 +3,16 @@ import { RTCPeerConnection } from "werift";
 import { type IceServer, PeerError, toWeriftIceServers } from "../src/index.js";
 
 describe("toWeriftIceServers", () => {
-  it("keeps an empty list empty, so werift never falls back to a public STUN server", () => {
+  it("keeps an empty list empty, so werift never falls back to a public STUN server", async () => {
     expect(toWeriftIceServers([])).toEqual([]);
     const pc = new RTCPeerConnection({ iceServers: toWeriftIceServers([]) });
     expect(pc.config.iceServers).toEqual([]);
-    void pc.close();
+    // The ICE agent itself: unpatched werift 0.25.2 put stun.l.google.com here whatever the configuration said.
+    pc.createDataChannel("x");
+    await pc.setLocalDescription(await pc.createOffer());
+    const agent = (pc.iceTransports[0] as unknown as { connection: { stunServer?: unknown } }).connection;
+    expect(agent.stunServer).toBeUndefined();
+    await pc.close();
   });
 
   it("splits multi-URL entries and keeps TURN credentials", () => {
