@@ -1,36 +1,42 @@
 // The process under test: one Parley bot recording every member of a room. Prints "ready", then at the end, per
 // member, "file <path> <video frames that arrived while its file was open>".
-// Usage: node recorder-worker.mjs SIGNAL_URL ROOM DIR   (a line on stdin stops it)
+// Each sender member is in a room of its own (ROOM-0 … ROOM-(K-1)), so senders do not mesh with each other; this
+// one process joins all K rooms and records them.
+// Usage: node recorder-worker.mjs SIGNAL_URL ROOM K DIR   (a line on stdin stops it)
 import { onFrames, Peer, Recorder } from "@parley/peer";
 
-const [url, room, dir] = process.argv.slice(2);
+const [url, room, k, dir] = process.argv.slice(2);
 const peer = await Peer.connect(url, { rtc: { iceUseIpv6: false, iceAdditionalHostAddresses: ["127.0.0.1"] } });
-const joined = await peer.join(room);
-// Lip-sync off: the sender replays one capture, so its audio and video clocks have no real relation (see README).
-const recorder = await Recorder.start(joined, { dir, lipSync: false });
+const recorders = [];
 // Frames that arrived while each member's file was open, to tell loss on the way in from loss in the recorder.
 const arrived = new Map();
 const recording = new Set();
 let stopping = false;
-joined.on("track", (member, track) => {
-  if (track.kind !== "video") return;
-  arrived.set(member.id, 0);
-  // Counted from the first keyframe after the file opened (a WebM file starts at a keyframe) until stop is asked.
-  let counting = false;
-  const start = () =>
-    onFrames(track, (frame) => {
-      if (!counting && recording.has(member.id) && frame.isKeyframe) counting = true;
-      if (counting && !stopping) arrived.set(member.id, arrived.get(member.id) + 1);
-    });
-  if (track.codec) start();
-  else track.onReceiveRtp.once(start);
-});
-recorder.on("started", (f) => recording.add(f.memberId));
-recorder.on("finalized", (f) => console.log(`file ${f.path} ${arrived.get(f.memberId) ?? 0}`));
+for (let i = 0; i < Number(k); i++) {
+  const joined = await peer.join(`${room}-${i}`);
+  // Lip-sync off: the sender replays one capture, so its audio and video clocks have no real relation (see README).
+  const recorder = await Recorder.start(joined, { dir, lipSync: false });
+  recorders.push(recorder);
+  joined.on("track", (member, track) => {
+    if (track.kind !== "video") return;
+    arrived.set(member.id, 0);
+    // Counted from the first keyframe after the file opened (a WebM file starts at a keyframe) until stop is asked.
+    let counting = false;
+    const start = () =>
+      onFrames(track, (frame) => {
+        if (!counting && recording.has(member.id) && frame.isKeyframe) counting = true;
+        if (counting && !stopping) arrived.set(member.id, arrived.get(member.id) + 1);
+      });
+    if (track.codec) start();
+    else track.onReceiveRtp.once(start);
+  });
+  recorder.on("started", (f) => recording.add(f.memberId));
+  recorder.on("finalized", (f) => console.log(`file ${f.path} ${arrived.get(f.memberId) ?? 0}`));
+}
 console.log("ready");
 process.stdin.on("data", async () => {
   stopping = true;
-  await recorder.stop();
+  await Promise.all(recorders.map((r) => r.stop()));
   console.log("stopped");
   await peer.close();
   process.exit(0);

@@ -72,7 +72,7 @@ const videoFrames = new Set(video.packets.map((p) => p.packet.header.timestamp))
 const members = [];
 for (let i = 0; i < k; i++) {
   const peer = await Peer.connect(url, { rtc: { iceUseIpv6: false, iceAdditionalHostAddresses: ["127.0.0.1"] } });
-  const joined = await peer.join(room, { receive: { audio: false, video: false } });
+  const joined = await peer.join(`${room}-${i}`, { receive: { audio: false, video: false } });
   const tracks = { video: new MediaStreamTrack({ kind: "video" }), audio: new MediaStreamTrack({ kind: "audio" }) };
   joined.addTrack(tracks.video);
   joined.addTrack(tracks.audio);

@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { fileURLToPath } from "node:url";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll } from "vitest";
 import { paths } from "./tools.mjs";
@@ -53,4 +55,16 @@ export async function servePage(
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const address = server.address();
   return { url: `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}/`, server };
+}
+
+/**
+ * What a test page needs to join a Parley room like the demo does: @parley/signal's browser bundle and the demo's
+ * parley-room.js, served beside the page (pass to servePage).
+ */
+export function roomPageAssets(): Record<string, Buffer> {
+  const file = (path: string) => readFileSync(fileURLToPath(new URL(path, import.meta.url)));
+  return {
+    "/parley-signal.js": file("../../packages/signal/dist/browser/parley-signal.js"),
+    "/parley-room.js": file("../../examples/demo/public/parley-room.js"),
+  };
 }

@@ -1,21 +1,13 @@
 // A Parley bot and Debian's Chromium in one room: the page joins with @parley/signal's browser bundle and the demo's
 // parley-room.js, sends camera and mic (fake devices), and chats over a data channel the bot opens. Then the same
 // with relay-only ICE on both sides through @parley/turn, using the TURN credentials the signal server hands out.
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { onFrames, Peer, type Room } from "@parley/peer";
 import { createSignalServer, type SignalServer } from "@parley/signal";
 import { createTurnServer, type TurnServer } from "@parley/turn";
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium, servePage } from "../helpers/chromium.js";
+import { launchChromium, roomPageAssets, servePage } from "../helpers/chromium.js";
 import { hasTool } from "../helpers/require-tool.js";
-
-const file = (path: string) => readFileSync(fileURLToPath(new URL(path, import.meta.url)));
-const ASSETS = {
-  "/parley-signal.js": file("../../packages/signal/dist/browser/parley-signal.js"),
-  "/parley-room.js": file("../../examples/demo/public/parley-room.js"),
-};
 
 const PAGE = `<!doctype html><meta charset="utf-8"><script type="module">
 import { joinRoom } from "/parley-room.js";
@@ -93,7 +85,7 @@ describe.skipIf(!hasTool("chromium"))("a Parley bot and Chromium in one room", (
       turn: { secret: "interop-secret", urls: [`turn:127.0.0.1:${turnPort}?transport=udp`] },
     });
     signalUrl = `ws://127.0.0.1:${await signal.listen(0)}`;
-    pageUrl = (await servePage(PAGE, ASSETS)).url;
+    pageUrl = (await servePage(PAGE, roomPageAssets())).url;
   });
   afterEach(async () => {
     await Promise.all(bots.splice(0).map((b) => b.close()));

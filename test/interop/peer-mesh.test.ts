@@ -1,21 +1,13 @@
 // Three participants (two Parley bots and Chromium) in a full mesh; one bot relays the browser's video to the other;
 // a member leaves and the rest carry on. Then the browser reloads mid-call (a new session), and drops its signalling
 // connection and resumes: the bot recovers in both cases.
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { Peer, type Room, relayTrack } from "@parley/peer";
 import { createSignalServer, type SignalServer } from "@parley/signal";
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startTcpProxy, type TcpProxy } from "../../packages/signal/test/helpers/tcp-proxy.js";
-import { launchChromium, servePage } from "../helpers/chromium.js";
+import { launchChromium, roomPageAssets, servePage } from "../helpers/chromium.js";
 import { hasTool } from "../helpers/require-tool.js";
-
-const file = (path: string) => readFileSync(fileURLToPath(new URL(path, import.meta.url)));
-const ASSETS = {
-  "/parley-signal.js": file("../../packages/signal/dist/browser/parley-signal.js"),
-  "/parley-room.js": file("../../examples/demo/public/parley-room.js"),
-};
 
 // The page echoes every data-channel message and counts what it receives; ?url=…&room=… starts it on load, so a
 // reload rejoins by itself.
@@ -61,7 +53,7 @@ describe.skipIf(!hasTool("chromium"))("mesh of two bots and Chromium", () => {
     const port = await signal.listen(0);
     signalUrl = `ws://127.0.0.1:${port}`;
     proxy = await startTcpProxy(port);
-    pageUrl = (await servePage(PAGE, ASSETS)).url;
+    pageUrl = (await servePage(PAGE, roomPageAssets())).url;
   });
   afterEach(async () => {
     await Promise.all(peers.splice(0).map((p) => p.close()));

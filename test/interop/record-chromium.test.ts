@@ -10,12 +10,9 @@ import { Peer, Recorder, type RecordingFile } from "@parley/peer";
 import { createSignalServer, type SignalServer } from "@parley/signal";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium, servePage } from "../helpers/chromium.js";
+import { launchChromium, roomPageAssets, servePage } from "../helpers/chromium.js";
 import { startProgram } from "../helpers/programs.js";
 import { hasTool } from "../helpers/require-tool.js";
-
-const file = (path: string) =>
-  import("node:fs").then((fs) => fs.readFileSync(fileURLToPath(new URL(path, import.meta.url))));
 
 const PAGE = `<!doctype html><meta charset="utf-8"><script type="module">
 import { joinRoom } from "/parley-room.js";
@@ -55,12 +52,7 @@ describe.skipIf(!hasTool("chromium") || !hasTool("ffmpeg"))("recording Chromium"
   beforeAll(async () => {
     signal = createSignalServer();
     signalUrl = `ws://127.0.0.1:${await signal.listen(0)}`;
-    pageUrl = (
-      await servePage(PAGE, {
-        "/parley-signal.js": await file("../../packages/signal/dist/browser/parley-signal.js"),
-        "/parley-room.js": await file("../../examples/demo/public/parley-room.js"),
-      })
-    ).url;
+    pageUrl = (await servePage(PAGE, roomPageAssets())).url;
   });
   afterAll(() => signal?.close());
 
