@@ -152,6 +152,29 @@ describe.skipIf(!hasTool("ffmpeg"))("parley command line", () => {
     expect(Number(info.format.duration)).toBeGreaterThan(1.5);
   });
 
+  it("parley record --rotate-minutes starts a new file on time, and every file plays on its own", async () => {
+    const out = mkdtempSync(join(tmpdir(), "parley-rotate-"));
+    const rec = await startProgram({
+      name: "parley record",
+      command: process.execPath,
+      args: [parley, "record", url, "--room", "cli-rotate", "--out", out, "--rotate-minutes", "0.05"], // 3 s
+      readyLine: /in room "cli-rotate"/,
+    });
+    await sender("cli-rotate");
+    await expect
+      .poll(() => [...rec.output().matchAll(/finalized (\S+\.webm)/g)].length, { timeout: 30_000 })
+      .toBeGreaterThanOrEqual(2);
+    rec.process.kill("SIGINT");
+    await new Promise((resolve) => rec.process.once("exit", resolve));
+    const files = [...rec.output().matchAll(/finalized (\S+\.webm)/g)].map((m) => m[1]!);
+    expect(new Set(files).size).toBe(files.length);
+    for (const file of files.slice(0, 2)) {
+      const info = probe(file);
+      expect(info.streams.map((s) => s.codec_name).sort()).toEqual(["opus", "vp8"]);
+      expect(Number(info.format.duration)).toBeGreaterThan(1);
+    }
+  });
+
   it("parley play and parley echo move media between members", async () => {
     const clip = makeWebm(20);
     await startProgram({
