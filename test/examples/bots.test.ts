@@ -30,22 +30,6 @@ afterEach(async () => {
 });
 afterAll(() => signal?.close());
 
-/** A participant that sends ffmpeg's test media and counts what it gets back. */
-async function sender(room: string): Promise<{ peer: Peer; room: Room; got: { audio: number; video: number } }> {
-  const video = await RtpInput.open({ kind: "video" });
-  const audio = await RtpInput.open({ kind: "audio" });
-  inputs.push(video, audio);
-  await ffmpegRtp(video.port, audio.port);
-  const peer = await Peer.connect(url);
-  peers.push(peer);
-  const joined = await peer.join(room);
-  joined.addTrack(video.track);
-  joined.addTrack(audio.track);
-  const got = { audio: 0, video: 0 };
-  joined.on("track", (_m, track) => track.onReceiveRtp.subscribe(() => got[track.kind as "audio" | "video"]++));
-  return { peer, room: joined, got };
-}
-
 /** A participant that only listens, counting media per kind. */
 async function listener(room: string) {
   const peer = await Peer.connect(url);
@@ -56,6 +40,18 @@ async function listener(room: string) {
   const messages: string[] = [];
   joined.on("message", (_m, c, d) => messages.push(`${c.label}:${d}`));
   return { peer, room: joined, got, messages };
+}
+
+/** A participant that also sends ffmpeg's test picture and tone (VP8 + Opus over local RTP). */
+async function sender(room: string) {
+  const video = await RtpInput.open({ kind: "video" });
+  const audio = await RtpInput.open({ kind: "audio" });
+  inputs.push(video, audio);
+  await ffmpegRtp(video.port, audio.port);
+  const member = await listener(room);
+  member.room.addTrack(video.track);
+  member.room.addTrack(audio.track);
+  return member;
 }
 
 const probe = (path: string) =>

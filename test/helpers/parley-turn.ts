@@ -54,6 +54,25 @@ export async function startParleyTurn(
   return { program, port, tlsPort };
 }
 
+/**
+ * coturn's own turnserver on a free loopback port, with what every test run needs (no config file, no CLI, no
+ * TLS/DTLS, one relay thread, log to stdout) plus `args`. Resolves with its port once it accepts connections.
+ */
+export async function startCoturnServer(args: string[]): Promise<number> {
+  const port = await freePort();
+  await startProgram({
+    name: "turnserver",
+    command: "turnserver",
+    args: [
+      ...["-n", "--no-cli", "--log-file=stdout", "--no-tls", "--no-dtls", "-m", "1"],
+      ...["--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", `--listening-port=${port}`],
+      ...args,
+    ],
+    readyPort: port,
+  });
+  return port;
+}
+
 /** coturn's turnutils_peer: a UDP echo peer on 127.0.0.1. */
 export async function startCoturnPeer(): Promise<{ program: RunningProgram; port: number }> {
   const port = await freePort();

@@ -3,8 +3,7 @@
 import { createSignalServer, SignalClient, type SignalServer } from "@parley/signal";
 import { createTurnServer, TurnClient, type TurnServer } from "@parley/turn";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../helpers/ports.js";
-import { startProgram } from "../helpers/programs.js";
+import { startCoturnServer } from "../helpers/parley-turn.js";
 import { hasTool } from "../helpers/require-tool.js";
 
 const secret = "shared-turn-secret";
@@ -71,28 +70,7 @@ describe("TURN credentials from the signalling server", () => {
 
 describe.skipIf(!hasTool("coturn"))("TURN credentials accepted by coturn's turnserver", () => {
   it("allocates on coturn with --use-auth-secret using the welcome's credentials", async () => {
-    const port = await freePort();
-    await startProgram({
-      name: "turnserver",
-      command: "turnserver",
-      args: [
-        "-n",
-        "--no-cli",
-        "--log-file=stdout",
-        "--listening-ip=127.0.0.1",
-        "--relay-ip=127.0.0.1",
-        `--listening-port=${port}`,
-        "--no-tls",
-        "--no-dtls",
-        "--use-auth-secret",
-        `--static-auth-secret=${secret}`,
-        "-r",
-        "parley",
-        "-m",
-        "1",
-      ],
-      readyPort: port,
-    });
+    const port = await startCoturnServer(["--use-auth-secret", `--static-auth-secret=${secret}`, "-r", "parley"]);
     const { signal, client } = await credentialsFor(port);
     try {
       expect((await allocateWith(port, client.welcome.iceServers)).address).toBe("127.0.0.1");

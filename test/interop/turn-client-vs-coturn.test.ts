@@ -2,40 +2,18 @@
 // server nobody here wrote, the same way uclient proves our server.
 import { TurnClient } from "@parley/turn";
 import { beforeAll, describe, expect, it } from "vitest";
-import { turnCli } from "../helpers/parley-turn.js";
-import { freePort } from "../helpers/ports.js";
-import { runProgram, startProgram } from "../helpers/programs.js";
+import { startCoturnServer, turnCli } from "../helpers/parley-turn.js";
+import { runProgram } from "../helpers/programs.js";
 import { hasTool } from "../helpers/require-tool.js";
 
 describe.skipIf(!hasTool("coturn"))("TurnClient against coturn's turnserver", () => {
   let port: number;
 
   beforeAll(async () => {
-    port = await freePort();
-    await startProgram({
-      name: "turnserver",
-      command: "turnserver",
-      args: [
-        "-n",
-        "--no-cli",
-        "--log-file=stdout",
-        "--listening-ip=127.0.0.1",
-        "--relay-ip=127.0.0.1",
-        `--listening-port=${port}`,
-        "--min-port=40000",
-        "--max-port=45000",
-        "--no-tls",
-        "--no-dtls",
-        "-a",
-        "-r",
-        "north.gov",
-        "--user=ninefingers:youhavetoberealistic",
-        "--allow-loopback-peers",
-        "-m",
-        "1",
-      ],
-      readyPort: port,
-    });
+    port = await startCoturnServer([
+      ...["--min-port=40000", "--max-port=45000", "-a", "-r", "north.gov", "--allow-loopback-peers"],
+      "--user=ninefingers:youhavetoberealistic",
+    ]);
   });
 
   for (const transport of ["udp", "tcp"] as const) {

@@ -23,8 +23,6 @@ export class PerfectNegotiation {
   /** Candidates gathered while our description is being set, sent right after it. */
   private heldCandidates: Outgoing[] | undefined;
   private closed = false;
-  /** Candidates that arrived before any remote description; werift buffers too, this keeps ignore-offer semantics. */
-  private readonly candidatesIgnored = { count: 0 };
 
   constructor(
     private readonly pc: RTCPeerConnection,
@@ -92,7 +90,6 @@ export class PerfectNegotiation {
       } catch (err) {
         // Candidates for an offer we ignored are expected to fail; anything else is a real problem.
         if (!this.ignoreOffer) throw err;
-        this.candidatesIgnored.count++;
       }
     });
   }

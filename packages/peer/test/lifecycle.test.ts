@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type Channel, Peer } from "../src/index.js";
-import { loopbackPeer, signalServer, waitFor } from "./helpers/room-fixture.js";
+import { Peer } from "../src/index.js";
+import { channelPair, signalServer, until, waitFor } from "./helpers/room-fixture.js";
 
 /**
  * Open sockets of this process by kind. Vitest runs each test file in its own process (forks pool) and the tests of
@@ -31,13 +31,7 @@ describe("lifecycle", () => {
   });
 
   it("rejects sends on a closed channel and calls on a left member with typed errors", async () => {
-    const url = await signalServer();
-    const a = await loopbackPeer(url);
-    const b = await loopbackPeer(url);
-    await a.join("r", { receive: { audio: false, video: false } });
-    const rb = await b.join("r", { receive: { audio: false, video: false } });
-    const member = rb.members.get(a.id)!;
-    const channel = await member.openChannel("c");
+    const { rb, member, channel } = await channelPair(await signalServer(), "c");
     await expect(channel.send(Buffer.alloc(300 * 1024))).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
     await rb.leave();
     await expect(channel.send("late")).rejects.toMatchObject({ code: "CHANNEL_CLOSED" });
@@ -45,14 +39,7 @@ describe("lifecycle", () => {
   });
 
   it("send() waits while the channel is above its high-water mark, and every message arrives in order", async () => {
-    const url = await signalServer();
-    const a = await loopbackPeer(url);
-    const b = await loopbackPeer(url);
-    const ra = await a.join("r", { receive: { audio: false, video: false } });
-    const incoming = waitFor<Channel>((r) => ra.on("datachannel", (_m, c) => r(c)));
-    const rb = await b.join("r", { receive: { audio: false, video: false } });
-    const channel = await rb.members.get(a.id)!.openChannel("bulk", { highWaterMark: 64 * 1024 });
-    const theirs = await incoming;
+    const { channel, theirs } = await channelPair(await signalServer(), "bulk", { highWaterMark: 64 * 1024 });
     let received = 0;
     let inOrder = true;
     theirs.on("message", (d) => {
@@ -66,40 +53,18 @@ describe("lifecycle", () => {
       await channel.send(Buffer.from(chunk));
       maxBuffered = Math.max(maxBuffered, channel.bufferedAmount);
     }
-    await waitFor<void>(
-      (r) => {
-        const check = () => (received === 400 ? r() : setTimeout(check, 20));
-        check();
-      },
-      30_000,
-      "400 messages",
-    );
+    await until(() => received === 400, 30_000, "400 messages");
     expect(inOrder).toBe(true);
     // One message may land on top of the mark; never more.
     expect(maxBuffered).toBeLessThanOrEqual(64 * 1024 + chunk.length);
   });
 
   it("restarts ICE on request and keeps the channel working", async () => {
-    const url = await signalServer();
-    const a = await loopbackPeer(url);
-    const b = await loopbackPeer(url);
-    const ra = await a.join("r", { receive: { audio: false, video: false } });
-    const incoming = waitFor<Channel>((r) => ra.on("datachannel", (_m, c) => r(c)));
-    const rb = await b.join("r", { receive: { audio: false, video: false } });
-    const member = rb.members.get(a.id)!;
-    const channel = await member.openChannel("c");
-    const theirs = await incoming;
+    const { member, channel, theirs } = await channelPair(await signalServer(), "c");
     const ufrag = () => /a=ice-ufrag:(\S+)/.exec(member.pc.localDescription!.sdp)![1];
     const before = ufrag();
     member.restartIce();
-    await waitFor<void>(
-      (r) => {
-        const check = () => (ufrag() !== before && member.pc.signalingState === "stable" ? r() : setTimeout(check, 20));
-        check();
-      },
-      15_000,
-      "restart negotiated",
-    );
+    await until(() => ufrag() !== before && member.pc.signalingState === "stable", 15_000, "restart negotiated");
     const got = waitFor<string>((r) => theirs.once("message", (d) => r(String(d))));
     await channel.send("after restart");
     expect(await got).toBe("after restart");

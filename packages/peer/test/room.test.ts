@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Channel, RemoteMember } from "../src/index.js";
-import { loopbackPeer, signalServer, waitFor } from "./helpers/room-fixture.js";
+import { loopbackPeer, signalServer, until, waitFor } from "./helpers/room-fixture.js";
 
 describe("two bots in a room", () => {
   it("connect, open a channel both ways, and exchange text and binary", async () => {
@@ -49,18 +49,9 @@ describe("two bots in a room", () => {
       room.on("message", (_m, c, d) => c.label === "news" && got.push(`${guest.id}:${d}`));
     }
     await Promise.all((await Promise.all(opened)).map((c) => c.opened()));
-    await waitFor<void>((r) => {
-      const check = () =>
-        [...hubRoom.members.values()].every((m) => m.channel("news")?.readyState === "open")
-          ? r()
-          : setTimeout(check, 20);
-      check();
-    });
+    await until(() => [...hubRoom.members.values()].every((m) => m.channel("news")?.readyState === "open"));
     await hubRoom.send("news", "extra!");
-    await waitFor<void>((r) => {
-      const check = () => (got.length === 2 ? r() : setTimeout(check, 20));
-      check();
-    });
+    await until(() => got.length === 2);
     expect(got.sort()).toEqual(guests.map((g) => `${g.id}:extra!`).sort());
   });
 
@@ -75,13 +66,9 @@ describe("two bots in a room", () => {
     const rc = await c.join("r", { receive: { audio: false, video: false } });
     await rc.openChannel("ping");
     const connected = (room: typeof ra, n: number) =>
-      waitFor<void>((r) => {
-        const check = () =>
-          room.members.size === n && [...room.members.values()].every((m) => m.connectionState === "connected")
-            ? r()
-            : setTimeout(check, 20);
-        check();
-      });
+      until(
+        () => room.members.size === n && [...room.members.values()].every((m) => m.connectionState === "connected"),
+      );
     await Promise.all([connected(ra, 2), connected(rb, 2), connected(rc, 2)]);
     const left = waitFor<RemoteMember>((r) => ra.once("member-left", r));
     const bToA = rb.members.get(a.id)!;

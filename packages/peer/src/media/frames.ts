@@ -38,13 +38,13 @@ export function onFrames(
     waitForKeyframe: track.kind === "video",
     ...(track.kind === "video" ? { isFinalPacketInSequence: (h: { marker: boolean }) => h.marker } : {}),
   });
+  let lastTimestamp = 0;
   depacketizer.pipe((output) => {
     if (output.frame) {
       onFrame({ data: output.frame.data, isKeyframe: output.frame.isKeyframe, rtpTimestamp: lastTimestamp });
     }
   });
   const needKeyframe = onKeyframeNeeded ? depacketizer.onNeedKeyFrame.subscribe(() => onKeyframeNeeded()) : undefined;
-  let lastTimestamp = 0;
   const sub = track.onReceiveRtp.subscribe((rtp: RtpPacket) => {
     lastTimestamp = rtp.header.timestamp;
     // A copy: werift's depacketizer clears the packets it has used, and the same packet goes to every subscriber.

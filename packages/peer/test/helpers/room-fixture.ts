@@ -1,6 +1,6 @@
 import { createSignalServer, type SignalServer } from "@parley/signal";
 import { afterEach } from "vitest";
-import { Peer, type PeerOptions } from "../../src/index.js";
+import { type Channel, type ChannelOptions, Peer, type PeerOptions } from "../../src/index.js";
 
 /** werift settings for tests: host candidates on loopback only (tests never leave the machine). */
 export const LOOPBACK = {
@@ -42,4 +42,33 @@ export function waitFor<T>(
       resolve(value);
     });
   });
+}
+
+/** Polls `check` every 20 ms until it is true (for states werift reaches without an event we can wait on). */
+export function until(check: () => boolean, timeoutMs = 15_000, what = "condition"): Promise<void> {
+  return waitFor<void>(
+    (resolve) => {
+      const poll = () => (check() ? resolve() : setTimeout(poll, 20));
+      poll();
+    },
+    timeoutMs,
+    what,
+  );
+}
+
+const NO_MEDIA = { receive: { audio: false, video: false } };
+
+/**
+ * Two loopback peers in room "r" asking for no media, and a channel `label` that the second opens to the first:
+ * both ends, ready to use.
+ */
+export async function channelPair(url: string, label: string, options: ChannelOptions = {}) {
+  const a = await loopbackPeer(url);
+  const b = await loopbackPeer(url);
+  const ra = await a.join("r", NO_MEDIA);
+  const incoming = waitFor<Channel>((resolve) => ra.on("datachannel", (_m, c) => resolve(c)), 15_000, "datachannel");
+  const rb = await b.join("r", NO_MEDIA);
+  const member = rb.members.get(a.id)!;
+  const channel = await member.openChannel(label, options);
+  return { a, b, ra, rb, member, channel, theirs: await incoming };
 }

@@ -74,6 +74,8 @@ interface Pending {
   timer: ReturnType<typeof setTimeout>;
   /** Part of the session's state: re-sent after a resume (the server answers a repeated id from its cache). */
   sent: boolean;
+  /** Bound to one socket (hello, heartbeat ping): never queued or re-sent. */
+  oneShot: boolean;
 }
 
 type State = "connecting" | "open" | "reconnecting" | "closed";
@@ -344,10 +346,8 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
   /** A request on the current socket only (hello, heartbeat ping): not queued, not re-sent. */
   private exchange(body: Record<string, unknown>, timeoutMs = this.options.requestTimeoutMs): Promise<ServerMessage> {
     return this.track(body, timeoutMs, (p) => {
+      p.oneShot = true;
       this.socket?.send(p.text);
-      this.pending.delete(p.id);
-      this.pending.set(`~${p.id}`, p); // kept apart so a resume never re-sends it
-      p.id = `~${p.id}`;
     });
   }
 
@@ -359,7 +359,15 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
           new SignalError(SignalErrorCode.Timeout, `no answer to ${String(body.type)} within ${timeoutMs} ms`, id),
         );
       }, timeoutMs);
-      const p: Pending = { id, text: JSON.stringify({ ...body, id }), resolve, reject, timer, sent: false };
+      const p: Pending = {
+        id,
+        text: JSON.stringify({ ...body, id }),
+        resolve,
+        reject,
+        timer,
+        sent: false,
+        oneShot: false,
+      };
       this.pending.set(id, p);
       start(p);
     });
@@ -402,14 +410,14 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
   /** After a reconnect: every unanswered session request, oldest first (Map order is insertion order). */
   private requeueAll(): void {
     this.outgoing.length = 0;
-    for (const p of this.pending.values()) if (!p.id.startsWith("~")) this.outgoing.push(p);
+    for (const p of this.pending.values()) if (!p.oneShot) this.outgoing.push(p);
     this.tokens = this.welcomeMessage?.limits.messagesPerSecond ?? 50;
     this.tokensAt = Date.now();
     this.flush();
   }
 
   private settle(id: string): Pending | undefined {
-    const p = this.pending.get(id) ?? this.pending.get(`~${id}`);
+    const p = this.pending.get(id);
     if (!p) return undefined;
     this.pending.delete(p.id);
     clearTimeout(p.timer);

@@ -14,7 +14,6 @@ export const SignalErrorCode = {
   NotInRoom: "NOT_IN_ROOM",
   UnknownMember: "UNKNOWN_MEMBER",
   SessionExpired: "SESSION_EXPIRED",
-  ShuttingDown: "SHUTTING_DOWN",
   Timeout: "TIMEOUT",
   Closed: "CLOSED",
   ConnectFailed: "CONNECT_FAILED",
