@@ -90,6 +90,8 @@ export async function startDemo(options = {}) {
   await room.openChannel("chat");
   room.on("member-joined", (m) => log(`joined: ${m.id.slice(0, 8)}`));
   room.on("member-left", (m) => log(`left: ${m.id.slice(0, 8)}`));
+  room.on("error", (e) => log(`error: ${e.message}`));
+  room.on("connection-state", (m, state) => log(`${m.id.slice(0, 8)}: ${state}`));
   const stopEcho = echoRoom(room, log);
   const recorder = await Recorder.start(room, { dir: recordings, maxDurationMs: 10 * 60 * 1000 });
   recorder.on("started", (f) => log(`recording ${basename(f.path)}`));
