@@ -9,7 +9,7 @@ import { type Channel, Peer, type Room, RtpInput } from "@parley/peer";
 import { createSignalServer, type SignalServer } from "@parley/signal";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ffmpegRtp, makeWebm } from "../helpers/ffmpeg.js";
-import { runProgram, startProgram } from "../helpers/programs.js";
+import { type ProgramOptions, type RunningProgram, runProgram, startProgram } from "../helpers/programs.js";
 import { hasTool } from "../helpers/require-tool.js";
 
 const example = (path: string) => fileURLToPath(new URL(`../../examples/${path}`, import.meta.url));
@@ -24,7 +24,19 @@ beforeAll(async () => {
   signal = createSignalServer({ tokenSecret: undefined });
   url = `ws://127.0.0.1:${await signal.listen(0)}/signal`;
 });
+/**
+ * Programs a test started, stopped when it ends (not only when the file ends): bots and ffmpeg encoders left running
+ * would load the two cores for the tests after them.
+ */
+const running: RunningProgram[] = [];
+async function run(options: ProgramOptions): Promise<RunningProgram> {
+  const program = await startProgram(options);
+  running.push(program);
+  return program;
+}
+
 afterEach(async () => {
+  await Promise.all(running.splice(0).map((p) => p.stop()));
   await Promise.all(peers.splice(0).map((p) => p.close()));
   for (const input of inputs.splice(0)) input.close();
 });
@@ -47,7 +59,7 @@ async function sender(room: string) {
   const video = await RtpInput.open({ kind: "video" });
   const audio = await RtpInput.open({ kind: "audio" });
   inputs.push(video, audio);
-  await ffmpegRtp(video.port, audio.port);
+  running.push(await ffmpegRtp(video.port, audio.port));
   const member = await listener(room);
   member.room.addTrack(video.track);
   member.room.addTrack(audio.track);
@@ -66,7 +78,7 @@ const probe = (path: string) =>
 
 describe.skipIf(!hasTool("ffmpeg"))("examples", () => {
   it("echo-bot sends each member its own media back and answers the chat", async () => {
-    await startProgram({
+    await run({
       name: "echo-bot",
       command: process.execPath,
       args: [example("echo-bot/bot.mjs"), url, "echo"],
@@ -84,7 +96,7 @@ describe.skipIf(!hasTool("ffmpeg"))("examples", () => {
   });
 
   it("datachannel-bot greets, tells the time, and relays messages to the rest of the room", async () => {
-    await startProgram({
+    await run({
       name: "datachannel-bot",
       command: process.execPath,
       args: [example("datachannel-bot/bot.mjs"), url, "dc"],
@@ -112,7 +124,7 @@ describe.skipIf(!hasTool("ffmpeg"))("examples", () => {
   it("play-file plays a WebM into the room and exits when it ends", async () => {
     const clip = makeWebm(3);
     const me = await listener("play");
-    const player = await startProgram({
+    const player = await run({
       name: "play-file",
       command: process.execPath,
       args: [example("play-file/play.mjs"), clip, url, "play"],
@@ -129,7 +141,7 @@ describe.skipIf(!hasTool("ffmpeg"))("examples", () => {
 describe.skipIf(!hasTool("ffmpeg"))("parley command line", () => {
   it("parley record writes one WebM per member, reports progress, and finalizes on Ctrl-C", async () => {
     const out = mkdtempSync(join(tmpdir(), "parley-cli-"));
-    const rec = await startProgram({
+    const rec = await run({
       name: "parley record",
       command: process.execPath,
       args: [parley, "record", url, "--room", "cli-rec", "--out", out],
@@ -150,7 +162,7 @@ describe.skipIf(!hasTool("ffmpeg"))("parley command line", () => {
 
   it("parley record --rotate-minutes starts a new file on time, and every file plays on its own", async () => {
     const out = mkdtempSync(join(tmpdir(), "parley-rotate-"));
-    const rec = await startProgram({
+    const rec = await run({
       name: "parley record",
       command: process.execPath,
       args: [parley, "record", url, "--room", "cli-rotate", "--out", out, "--rotate-minutes", "0.05"], // 3 s
@@ -158,7 +170,7 @@ describe.skipIf(!hasTool("ffmpeg"))("parley command line", () => {
     });
     await sender("cli-rotate");
     await expect
-      .poll(() => [...rec.output().matchAll(/finalized (\S+\.webm)/g)].length, { timeout: 30_000 })
+      .poll(() => [...rec.output().matchAll(/finalized (\S+\.webm)/g)].length, { timeout: 60_000 })
       .toBeGreaterThanOrEqual(2);
     rec.process.kill("SIGINT");
     await new Promise((resolve) => rec.process.once("exit", resolve));
@@ -173,7 +185,7 @@ describe.skipIf(!hasTool("ffmpeg"))("parley command line", () => {
 
   it("parley play and parley echo move media between members", async () => {
     const clip = makeWebm(20);
-    await startProgram({
+    await run({
       name: "parley play",
       command: process.execPath,
       args: [parley, "play", clip, "--room", "cli-play", "--url", url, "--loop"],
@@ -181,7 +193,7 @@ describe.skipIf(!hasTool("ffmpeg"))("parley command line", () => {
     });
     const me = await listener("cli-play");
     await expect.poll(() => me.got.video, { timeout: 30_000 }).toBeGreaterThan(30);
-    await startProgram({
+    await run({
       name: "parley echo",
       command: process.execPath,
       args: [parley, "echo", "--room", "cli-echo", "--url", url],
