@@ -30,6 +30,9 @@ export default defineConfig({
           root,
           include: ["test/**/*.test.ts"],
           globalSetup: ["test/helpers/global-setup.ts"],
+          // One interop file at a time: they start real servers, browsers and encoders on loopback, and two at once
+          // on two cores collided on ports and starved each other's media (flaky coturn mobility, Chromium, rotation).
+          fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 60_000,
         },
