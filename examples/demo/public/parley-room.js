@@ -14,7 +14,8 @@ import { SignalClient } from "./parley-signal.js";
  * @param {RTCIceTransportPolicy} [o.iceTransportPolicy]
  * @param {(member: {id: string, pc: RTCPeerConnection}) => void} [o.onMember]
  * @param {(memberId: string, event: RTCTrackEvent) => void} [o.onTrack]
- * @param {(memberId: string, channel: RTCDataChannel) => void} [o.onChannel]
+ * @param {(memberId: string, channel: RTCDataChannel) => void} [o.onChannel] a channel the member opened, handed
+ *   over once the browser can send on it (see handOver)
  * @param {(memberId: string) => void} [o.onLeave]
  */
 export async function joinRoom(o) {
@@ -52,7 +53,7 @@ export async function joinRoom(o) {
     pc.onicecandidate = ({ candidate }) =>
       candidate ? send("candidate", candidate.toJSON()) : send("end-of-candidates", null);
     pc.ontrack = (event) => o.onTrack?.(id, event);
-    pc.ondatachannel = ({ channel }) => o.onChannel?.(id, channel);
+    pc.ondatachannel = ({ channel }) => handOver(pc, channel, () => o.onChannel?.(id, channel));
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === "failed") pc.restartIce();
     };
@@ -125,4 +126,25 @@ export async function joinRoom(o) {
       client.close();
     },
   };
+}
+
+/**
+ * Gives the page a channel the far end opened, once the browser can really send on it. Chromium announces such a
+ * channel (readyState already "open") before its network thread has finished setting it up — the DCEP ACK is not sent
+ * yet — and a send() made in that window fails inside Chromium ("Send failed INVALID_STATE" in its log) while the
+ * page sees no error: the message is simply lost. Under CPU load this hit about 1 page in 20 that said hello from
+ * ondatachannel. getStats() is queued behind that setup on the same browser threads, so once it settles, sends go
+ * through. Messages that arrive in the meantime are held and replayed to the page's handlers, in order.
+ */
+function handOver(pc, channel, deliver) {
+  const held = [];
+  const hold = (event) => held.push(event.data);
+  channel.addEventListener("message", hold);
+  pc.getStats()
+    .catch(() => {})
+    .then(() => {
+      channel.removeEventListener("message", hold);
+      deliver();
+      for (const data of held) channel.dispatchEvent(new MessageEvent("message", { data }));
+    });
 }
