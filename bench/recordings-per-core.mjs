@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // How many ~1 Mbps VP8 + Opus streams one process records in real time with no frame loss, and its CPU and RSS per
-// stream. Steps K up (BENCH_STEPS, default "5,10,20") with senders in another process; counts the video frames in
+// stream. Steps K up (BENCH_STEPS, default "16,32,48") with senders in another process; counts the video frames in
 // each file (ffprobe) against those sent. Reports streams per core = K / recorder cores used, at the largest
-// loss-free K. (No reference stack here: the issue sets an absolute goal, ≥ 50 per core.)
+// loss-free K. (No reference stack here: the issue sets an absolute goal, ≥ 50 per core.) BENCH_PROF=DIR writes a
+// CPU profile of the recording process there.
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,7 +12,7 @@ import { createSignalServer } from "@parley/signal";
 import { cpuMicros, report, rssKiB } from "./lib.mjs";
 
 const here = new URL(".", import.meta.url).pathname;
-const steps = (process.env.BENCH_STEPS ?? "5,10,20").split(",").map(Number);
+const steps = (process.env.BENCH_STEPS ?? "16,32,48").split(",").map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 12);
 
 function lines(child) {
@@ -45,9 +46,20 @@ async function step(k) {
   const signal = createSignalServer({ roomsPerConnection: k + 5 });
   const url = `ws://127.0.0.1:${await signal.listen(0)}`;
   const dir = mkdtempSync(join(tmpdir(), "parley-rec-bench-"));
-  const recorder = spawn(process.execPath, [`${here}recording/recorder-worker.mjs`, url, "bench", String(k), dir], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
+  const recorder = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []),
+      `${here}recording/recorder-worker.mjs`,
+      url,
+      "bench",
+      String(k),
+      dir,
+    ],
+    {
+      stdio: ["pipe", "pipe", "inherit"],
+    },
+  );
   const rec = lines(recorder);
   await rec.wait(/^ready/);
   const sender = spawn(
