@@ -2,7 +2,7 @@
 // the true picture size, duration, clean decoding; audio-only members go to Ogg/Opus; and a recording bot killed
 // with SIGKILL leaves a file that still decodes.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -72,6 +72,19 @@ describe.skipIf(!hasTool("chromium") || !hasTool("ffmpeg"))("recording Chromium"
     return { page, id };
   }
 
+  /** Files under `dir` that this process holds open (Linux: /proc/self/fd). */
+  function openFilesUnder(dir: string): string[] {
+    return readdirSync("/proc/self/fd")
+      .map((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`);
+        } catch {
+          return ""; // closed meanwhile (the directory listing's own fd)
+        }
+      })
+      .filter((target) => target.startsWith(dir));
+  }
+
   async function record(room: string, video: boolean, seconds: number): Promise<RecordingFile> {
     const dir = mkdtempSync(join(tmpdir(), "parley-rec-"));
     const bot = await Peer.connect(signalUrl);
@@ -86,6 +99,8 @@ describe.skipIf(!hasTool("chromium") || !hasTool("ffmpeg"))("recording Chromium"
       await page.evaluate(() => (window as unknown as { stop(): void }).stop()); // the member leaves: file finalized
       const result = await finalized;
       await recorder.stop();
+      // Nothing of the recording is left open in this process once it is finalized and stopped.
+      expect(openFilesUnder(dir)).toEqual([]);
       await page.close();
       return result;
     } finally {
