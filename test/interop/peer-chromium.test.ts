@@ -128,7 +128,14 @@ describe.skipIf(!hasTool("chromium"))("a Parley bot and Chromium in one room", (
         await page.goto(pageUrl);
         await page.waitForFunction(() => "start" in window);
         await page.evaluate(([u, r]) => (window as unknown as PageApi).start(u!, r!, "all"), [signalUrl, `hello-${i}`]);
-        const ok = await Promise.race([heard.then(() => true), new Promise((r) => setTimeout(() => r(false), 10_000))]);
+        let timer: NodeJS.Timeout | undefined;
+        const ok = await Promise.race([
+          heard.then(() => true),
+          new Promise<boolean>((r) => {
+            timer = setTimeout(() => r(false), 10_000);
+          }),
+        ]);
+        clearTimeout(timer);
         if (!ok) missed.push(i);
         await context.close();
         await bot.close();
