@@ -1,9 +1,12 @@
-// werift uses only the first TURN URL it is given. Parley honours every configured one: with relay-only ICE and a
-// first TURN URL that answers nothing, two bots still connect, through the second (TURN over TCP).
-import { Peer } from "@parley/peer";
+// werift uses only the first TURN URL it is given. Parley honours every configured one. With relay-only ICE and a
+// first TURN URL that answers nothing, two bots still connect through the second (TURN over TCP): by default because
+// the peer asks each TURN URL first (one Allocate, deleted at once) and starts on one that answers; with that
+// preflight off, by failing over from plan to plan with ICE restarts — the path a connection takes when its TURN
+// server dies mid-call.
+import { Peer, type PeerOptions } from "@parley/peer";
 import { createSignalServer, type SignalServer } from "@parley/signal";
 import { createTurnServer, type TurnServer } from "@parley/turn";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { freePort } from "../helpers/ports.js";
 
 let turn: TurnServer;
@@ -28,24 +31,42 @@ beforeAll(async () => {
   });
   url = `ws://127.0.0.1:${await signal.listen(0)}`;
 });
+afterEach(async () => {
+  await Promise.all(peers.splice(0).map((p) => p.close()));
+});
 afterAll(async () => {
-  await Promise.all(peers.map((p) => p.close()));
   await signal?.close();
   await turn?.close();
 });
 
-it("connects relay-only through the second TURN URL when the first is dead", async () => {
-  const options = { iceTransportPolicy: "relay" as const, connectTimeoutMs: 4000 };
+/** Two relay-only bots in `room`; resolves with b's view of a and every connection state b saw for it. */
+async function pair(room: string, extra: PeerOptions) {
+  const options: PeerOptions = { iceTransportPolicy: "relay", connectTimeoutMs: 4000, ...extra };
   const a = await Peer.connect(url, options);
   const b = await Peer.connect(url, options);
   peers.push(a, b);
-  const ra = await a.join("fallback", { receive: { audio: false, video: false } });
+  const ra = await a.join(room, { receive: { audio: false, video: false } });
   await ra.openChannel("c");
-  const rb = await b.join("fallback", { receive: { audio: false, video: false } });
+  const rb = await b.join(room, { receive: { audio: false, video: false } });
+  const states: string[] = [];
+  rb.on("connection-state", (_m, state) => states.push(state));
   const member = rb.members.get(a.id)!;
   await expect.poll(() => member.connectionState, { timeout: 90_000, interval: 250 }).toBe("connected");
   await expect.poll(() => member.channel("c")?.readyState, { timeout: 30_000 }).toBe("open");
   const stats = await member.stats();
   expect(stats.localCandidateType).toBe("relay");
   expect(turn.counters.relayedToPeer).toBeGreaterThan(0);
+  return states;
+}
+
+it("starts on the TURN URL that answers, so the first attempt connects", async () => {
+  const states = await pair("preflight", {});
+  expect(states).not.toContain("failed"); // no plan was tried and abandoned on the way
+  // Two probes per bot's preflight allocated and deleted; only the two connections' allocations remain.
+  await expect.poll(() => turn.allocationCount, { timeout: 5000 }).toBe(2);
+});
+
+it("fails over to the second TURN URL with ICE restarts when the preflight is off", async () => {
+  const states = await pair("failover", { turnPreflightMs: 0 });
+  expect(states).toContain("failed"); // the dead first plan was tried
 });

@@ -49,3 +49,16 @@ export function icePlans(servers: readonly IceServer[]): RTCIceServer[][] {
   if (turn.length === 0) return [firstStun];
   return turn.map((t) => [...firstStun, t]);
 }
+
+/** The TURN URL a plan (from icePlans) uses, if any. */
+export function planTurnUrl(plan: readonly RTCIceServer[]): string | undefined {
+  const turn = plan.find((s) => String(s.urls).startsWith("turn"));
+  return turn ? String(turn.urls) : undefined;
+}
+
+/** Plans whose TURN URL answered the preflight first, each group in the configured order. */
+export function rankPlans(plans: RTCIceServer[][], reachable: ReadonlySet<string> | undefined): RTCIceServer[][] {
+  if (!reachable) return plans;
+  const works = (plan: RTCIceServer[]) => reachable.has(planTurnUrl(plan) ?? "");
+  return [...plans.filter(works), ...plans.filter((p) => !works(p))];
+}

@@ -2,8 +2,9 @@ import { type IceServer, SignalClient, type SignalClientOptions, type SignalMess
 import { EventEmitter } from "eventemitter3";
 import type { RTCPeerConnectionConfig } from "werift";
 import { PeerError } from "./errors.js";
-import { icePlans } from "./ice-servers.js";
+import { icePlans, planTurnUrl, rankPlans } from "./ice-servers.js";
 import { Room, type RoomOptions } from "./room.js";
+import { reachableTurnUrls } from "./turn-preflight.js";
 
 export interface PeerOptions {
   /** Token for the signalling server. */
@@ -20,6 +21,11 @@ export interface PeerOptions {
   connectTimeoutMs?: number;
   /** ICE restarts per failure before giving up. Default 4. */
   maxRestarts?: number;
+  /**
+   * With more than one TURN URL, how long to spend asking each (in parallel, one Allocate, deleted at once) which
+   * answer, before the first connection, so connections start on a TURN URL that works. 0 skips it. Default 2000 ms.
+   */
+  turnPreflightMs?: number;
   /**
    * werift settings passed through (e.g. `iceAdditionalHostAddresses: ["127.0.0.1"]` for loopback-only tests,
    * `icePortRange`). ICE servers and policy are set from the options above.
@@ -44,6 +50,11 @@ export interface PeerEvents {
 export class Peer extends EventEmitter<PeerEvents> {
   private readonly rooms = new Map<string, Room>();
   private closed = false;
+  /** TURN URLs that answered the last preflight, and the URL list it ran for (see preflight()). */
+  private reachable: Set<string> | undefined;
+  private preflightFor = "";
+  private preflightRun: Promise<void> = Promise.resolve();
+  private readonly closing = new AbortController();
 
   private constructor(
     readonly signal: SignalClient,
@@ -62,6 +73,7 @@ export class Peer extends EventEmitter<PeerEvents> {
       if (reason) this.emit("error", new PeerError("CLOSED", `signalling closed: ${reason.message}`));
       void this.close();
     });
+    void this.preflight(); // in the background from the start; join() waits for it
   }
 
   static async connect(url: string, options: PeerOptions = {}): Promise<Peer> {
@@ -83,6 +95,24 @@ export class Peer extends EventEmitter<PeerEvents> {
     return this.options.iceServers ?? this.signal.welcome.iceServers;
   }
 
+  /**
+   * Asks each configured TURN URL whether it answers (see reachableTurnUrls), once per distinct URL list: the
+   * welcome's credentials change on refresh, its URLs rarely. Only with more than one TURN URL, where the order of
+   * fallback plans matters.
+   */
+  private preflight(): Promise<void> {
+    const timeoutMs = this.options.turnPreflightMs ?? 2000;
+    const plans = icePlans(this.iceServers);
+    const urls = plans.map(planTurnUrl).join(" ");
+    if (timeoutMs <= 0 || plans.length < 2 || urls === this.preflightFor) return this.preflightRun;
+    this.preflightFor = urls;
+    const servers = plans.flat();
+    this.preflightRun = reachableTurnUrls(servers, timeoutMs, this.closing.signal).then((reachable) => {
+      if (this.preflightFor === urls) this.reachable = reachable;
+    });
+    return this.preflightRun;
+  }
+
   async join(name: string, options: RoomOptions = {}): Promise<Room> {
     if (this.closed) throw new PeerError("CLOSED", "peer is closed");
     if (this.rooms.has(name)) throw new PeerError("INVALID_ARGUMENT", `already in room "${name}"`);
@@ -99,7 +129,7 @@ export class Peer extends EventEmitter<PeerEvents> {
           ...this.options.rtc,
           iceTransportPolicy: this.options.iceTransportPolicy ?? "all",
         },
-        plans: icePlans(this.iceServers),
+        plans: rankPlans(icePlans(this.iceServers), this.reachable),
         restartAfterMs: this.options.restartAfterMs ?? 4000,
         connectTimeoutMs: this.options.connectTimeoutMs ?? 10_000,
         maxRestarts: this.options.maxRestarts ?? 4,
@@ -108,6 +138,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     );
     this.rooms.set(name, room);
     try {
+      await this.preflight();
       const state = await this.signal.join(name, options.metadata);
       room.connectAsNewcomer(state);
     } catch (err) {
@@ -122,6 +153,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.closing.abort();
     await Promise.all([...this.rooms.values()].map((room) => room.closeAll()));
     this.rooms.clear();
     this.signal.close();

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { RTCPeerConnection } from "werift";
+import { type RTCIceServer, RTCPeerConnection } from "werift";
+import { icePlans, rankPlans } from "../src/ice-servers.js";
 import { type IceServer, PeerError, toWeriftIceServers } from "../src/index.js";
 
 describe("toWeriftIceServers", () => {
@@ -25,6 +26,31 @@ describe("toWeriftIceServers", () => {
       { urls: "turn:127.0.0.1:3478?transport=udp", username: "u", credential: "p" },
       { urls: "turns:turn.example.org:5349?transport=tcp", username: "u", credential: "p" },
     ]);
+  });
+
+  it("makes one plan per TURN URL and puts those that answered the preflight first, keeping the rest", () => {
+    const creds = { username: "u", credential: "p" };
+    const plans = icePlans([
+      {
+        urls: ["stun:127.0.0.1:3478", "turn:10.0.0.1:3478?transport=udp", "turn:10.0.0.2:3478?transport=tcp"],
+        ...creds,
+      },
+      { urls: "turn:10.0.0.3:3478?transport=udp", ...creds },
+    ]);
+    const turnOf = (p: RTCIceServer[][]) => p.map((plan) => String(plan[1]!.urls));
+    expect(turnOf(plans)).toEqual([
+      "turn:10.0.0.1:3478?transport=udp",
+      "turn:10.0.0.2:3478?transport=tcp",
+      "turn:10.0.0.3:3478?transport=udp",
+    ]);
+    expect(plans.every((plan) => plan[0]!.urls === "stun:127.0.0.1:3478")).toBe(true);
+    const ranked = rankPlans(plans, new Set(["turn:10.0.0.3:3478?transport=udp", "turn:10.0.0.2:3478?transport=tcp"]));
+    expect(turnOf(ranked)).toEqual([
+      "turn:10.0.0.2:3478?transport=tcp",
+      "turn:10.0.0.3:3478?transport=udp",
+      "turn:10.0.0.1:3478?transport=udp",
+    ]);
+    expect(rankPlans(plans, undefined)).toBe(plans); // no preflight (one TURN URL, or turned off): as configured
   });
 
   const bad: Array<[string, IceServer, RegExp]> = [

@@ -1,6 +1,7 @@
 export { type Authenticate, staticCredentials } from "./auth/credentials.js";
 export { restCredentials, restPassword } from "./auth/rest-credentials.js";
 export { type Peer, TurnClient, type TurnClientEvents, type TurnClientOptions } from "./client/client.js";
+export { parseTurnUrl } from "./client/probe.js";
 export { TurnError, type TurnErrorCode } from "./errors.js";
 export { PeerPolicy, type PeerPolicyOptions } from "./server/peer-policy.js";
 export {
