@@ -430,3 +430,19 @@ describe("EVEN-PORT, RESERVATION-TOKEN and bandwidth", () => {
     expect(s.counters.relayDropped).toBeGreaterThanOrEqual(15);
   });
 });
+
+describe("RFC 8016 mobility tickets", () => {
+  it("are never cut short by a client that keeps them as C strings: no zero bytes", async () => {
+    // coturn's turnutils_uclient stops a ticket at its first zero byte and then fails the move with 437. 64 tickets
+    // from 16 random bytes each would include one with a zero byte 98 % of the time.
+    const s = await server({ mobility: true });
+    const tickets = await Promise.all(
+      Array.from({ length: 64 }, async () => (await (await client(s)).allocate({ mobility: true })).mobilityTicket),
+    );
+    for (const ticket of tickets) {
+      expect(ticket?.length).toBeGreaterThanOrEqual(16);
+      expect(ticket!.includes(0)).toBe(false);
+    }
+    expect(new Set(tickets.map((t) => t!.toString("hex"))).size).toBe(64);
+  });
+});

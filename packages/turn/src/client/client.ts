@@ -132,8 +132,16 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
       evenPort?: boolean | "reserve";
       /** RESERVATION-TOKEN from an earlier EVEN-PORT "reserve" allocation: take the port it holds. */
       reservationToken?: Buffer;
+      /** Ask for an RFC 8016 mobility ticket (the server must run with mobility on). */
+      mobility?: boolean;
     } = {},
-  ): Promise<{ relayed: TransportAddress; relayed6?: TransportAddress; lifetime: number; reservationToken?: Buffer }> {
+  ): Promise<{
+    relayed: TransportAddress;
+    relayed6?: TransportAddress;
+    lifetime: number;
+    reservationToken?: Buffer;
+    mobilityTicket?: Buffer;
+  }> {
     const attrs: Array<[number, Buffer]> = [[AttributeType.RequestedTransport, Buffer.from([17, 0, 0, 0])]];
     if (options.lifetime !== undefined) attrs.push([AttributeType.Lifetime, u32(options.lifetime)]);
     if (options.family)
@@ -142,6 +150,7 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
     if (options.evenPort)
       attrs.push([AttributeType.EvenPort, Buffer.from([options.evenPort === "reserve" ? 0x80 : 0])]);
     if (options.reservationToken) attrs.push([AttributeType.ReservationToken, options.reservationToken]);
+    if (options.mobility) attrs.push([AttributeType.MobilityTicket, Buffer.alloc(0)]);
     const res = await this.transact(StunMethod.Allocate, attrs, true);
     const relayed = res.get(AttributeType.XorRelayedAddress);
     const mapped = res.get(AttributeType.XorMappedAddress);
@@ -154,11 +163,13 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
       : undefined;
     const lifetime = res.get(AttributeType.Lifetime)?.readUInt32BE(0) ?? 0;
     const token = res.get(AttributeType.ReservationToken);
+    const ticket = res.get(AttributeType.MobilityTicket);
     return {
       relayed: this.relayed,
       lifetime,
       ...(relayed6 ? { relayed6 } : {}),
       ...(token ? { reservationToken: Buffer.from(token) } : {}),
+      ...(ticket ? { mobilityTicket: Buffer.from(ticket) } : {}),
     };
   }
 
