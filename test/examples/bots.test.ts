@@ -169,9 +169,14 @@ describe.skipIf(!hasTool("ffmpeg"))("parley command line", () => {
       readyLine: /in room "cli-rotate"/,
     });
     await sender("cli-rotate");
-    await expect
-      .poll(() => [...rec.output().matchAll(/finalized (\S+\.webm)/g)].length, { timeout: 60_000 })
-      .toBeGreaterThanOrEqual(2);
+    // On failure, say what the recorder printed (joined? recording? rotated?): this failed twice in full CI runs on a
+    // loaded machine and never alone, and the bare count said nothing about where it stopped.
+    const finalized = () => [...rec.output().matchAll(/finalized (\S+\.webm)/g)].length;
+    try {
+      await expect.poll(finalized, { timeout: 60_000 }).toBeGreaterThanOrEqual(2);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\nparley record printed:\n${rec.output().slice(-2000)}`);
+    }
     rec.process.kill("SIGINT");
     await new Promise((resolve) => rec.process.once("exit", resolve));
     const files = [...rec.output().matchAll(/finalized (\S+\.webm)/g)].map((m) => m[1]!);
