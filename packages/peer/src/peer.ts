@@ -102,7 +102,12 @@ export class Peer extends EventEmitter<PeerEvents> {
    */
   private preflight(): Promise<void> {
     const timeoutMs = this.options.turnPreflightMs ?? 2000;
-    const plans = icePlans(this.iceServers);
+    let plans: ReturnType<typeof icePlans>;
+    try {
+      plans = icePlans(this.iceServers);
+    } catch {
+      return this.preflightRun; // a bad URL in the welcome is reported where connections use it, as a typed error
+    }
     const urls = plans.map(planTurnUrl).join(" ");
     if (timeoutMs <= 0 || plans.length < 2 || urls === this.preflightFor) return this.preflightRun;
     this.preflightFor = urls;
