@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { fileURLToPath } from "node:url";
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll } from "vitest";
 import { paths } from "./tools.mjs";
 
@@ -30,6 +30,18 @@ export async function launchChromium(): Promise<Browser> {
   const browser = await chromium.launch({ executablePath: paths.chromium, args: CHROMIUM_FLAGS, headless: true });
   browsers.add(browser);
   return browser;
+}
+
+/**
+ * A test page at `url` in a context of its own (in `browser`, else a new Chromium), with page errors logged, once
+ * its module script has defined `window.start` (what every test page here calls to begin).
+ */
+export async function openStartPage(url: string, browser?: Browser): Promise<Page> {
+  const page = await (await (browser ?? (await launchChromium())).newContext()).newPage();
+  page.on("pageerror", (err) => console.error("page error:", err));
+  await page.goto(url);
+  await page.waitForFunction(() => "start" in window);
+  return page;
 }
 
 const TYPES: Record<string, string> = { ".js": "text/javascript", ".map": "application/json", ".html": "text/html" };

@@ -7,7 +7,7 @@ import { Peer, type RemoteMember } from "@parley/peer";
 import { createSignalServer, type SignalServer } from "@parley/signal";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium, roomPageAssets, servePage } from "../helpers/chromium.js";
+import { openStartPage, roomPageAssets, servePage } from "../helpers/chromium.js";
 import { hasTool } from "../helpers/require-tool.js";
 
 // The page echoes every message straight back on the channel it came on, and notes each channel's settings.
@@ -42,11 +42,7 @@ describe.skipIf(!hasTool("chromium"))("bulk data between a Parley bot and Chromi
   beforeAll(async () => {
     signal = createSignalServer();
     signalUrl = `ws://127.0.0.1:${await signal.listen(0)}`;
-    const pageUrl = (await servePage(PAGE, roomPageAssets())).url;
-    page = await (await (await launchChromium()).newContext()).newPage();
-    page.on("pageerror", (err) => console.error("page error:", err));
-    await page.goto(pageUrl);
-    await page.waitForFunction(() => "start" in window);
+    page = await openStartPage((await servePage(PAGE, roomPageAssets())).url);
   });
   afterAll(async () => {
     await bot?.close();

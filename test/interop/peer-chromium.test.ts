@@ -6,9 +6,8 @@ import { Worker } from "node:worker_threads";
 import { onFrames, Peer, type Room } from "@parley/peer";
 import { createSignalServer, type SignalServer } from "@parley/signal";
 import { createTurnServer, type TurnServer } from "@parley/turn";
-import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium, roomPageAssets, servePage } from "../helpers/chromium.js";
+import { launchChromium, openStartPage, roomPageAssets, servePage } from "../helpers/chromium.js";
 import { hasTool } from "../helpers/require-tool.js";
 
 const PAGE = `<!doctype html><meta charset="utf-8"><script type="module">
@@ -97,14 +96,6 @@ describe.skipIf(!hasTool("chromium"))("a Parley bot and Chromium in one room", (
     await turn?.close();
   });
 
-  async function openPage(): Promise<Page> {
-    const page = await (await (await launchChromium()).newContext()).newPage();
-    page.on("pageerror", (err) => console.error("page error:", err));
-    await page.goto(pageUrl);
-    await page.waitForFunction(() => "start" in window);
-    return page;
-  }
-
   // Chromium announces a channel the bot opened before its own network thread has set it up, and drops a send() made
   // in that window without telling the page (parley-room.js waits for it; see handOver there). The race shows under
   // CPU load, about 1 page in 20 before the fix, so this runs many short calls while two threads keep both cores busy.
@@ -123,10 +114,7 @@ describe.skipIf(!hasTool("chromium"))("a Parley bot and Chromium in one room", (
           room.on("message", (_m, _c, data) => String(data) === "hello from chromium" && resolve()),
         );
         await room.openChannel("chat");
-        const context = await browser.newContext();
-        const page = await context.newPage();
-        await page.goto(pageUrl);
-        await page.waitForFunction(() => "start" in window);
+        const page = await openStartPage(pageUrl, browser);
         await page.evaluate(([u, r]) => (window as unknown as PageApi).start(u!, r!, "all"), [signalUrl, `hello-${i}`]);
         let timer: NodeJS.Timeout | undefined;
         const ok = await Promise.race([
@@ -137,7 +125,7 @@ describe.skipIf(!hasTool("chromium"))("a Parley bot and Chromium in one room", (
         ]);
         clearTimeout(timer);
         if (!ok) missed.push(i);
-        await context.close();
+        await page.context().close();
         await bot.close();
       }
       expect(missed).toEqual([]);
@@ -153,7 +141,7 @@ describe.skipIf(!hasTool("chromium"))("a Parley bot and Chromium in one room", (
       const room = await bot.join(`call-${policy}`);
       const seen = watch(room);
       await room.openChannel("chat");
-      const page = await openPage();
+      const page = await openStartPage(pageUrl);
       const browserId = await page.evaluate(
         ([u, r, p]) => (window as unknown as PageApi).start(u!, r!, p as RTCIceTransportPolicy),
         [signalUrl, `call-${policy}`, policy],

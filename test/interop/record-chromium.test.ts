@@ -10,7 +10,7 @@ import { Peer, Recorder, type RecordingFile } from "@parley/peer";
 import { createSignalServer, type SignalServer } from "@parley/signal";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium, roomPageAssets, servePage } from "../helpers/chromium.js";
+import { openStartPage, roomPageAssets, servePage } from "../helpers/chromium.js";
 import { startProgram } from "../helpers/programs.js";
 import { hasTool } from "../helpers/require-tool.js";
 
@@ -57,9 +57,7 @@ describe.skipIf(!hasTool("chromium") || !hasTool("ffmpeg"))("recording Chromium"
   afterAll(() => signal?.close());
 
   async function browser(room: string, video: boolean): Promise<{ page: Page; id: string }> {
-    const page = await (await (await launchChromium()).newContext()).newPage();
-    await page.goto(pageUrl);
-    await page.waitForFunction(() => "start" in window);
+    const page = await openStartPage(pageUrl);
     const id = await page.evaluate(
       ([u, r, v]) =>
         (window as unknown as { start(u: string, r: string, v: boolean): Promise<string> }).start(

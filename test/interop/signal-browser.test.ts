@@ -6,7 +6,7 @@ import { createSignalServer, SignalClient, type SignalMessage, type SignalServer
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTcpProxy, type TcpProxy } from "../../packages/signal/test/helpers/tcp-proxy.js";
-import { launchChromium, servePage } from "../helpers/chromium.js";
+import { openStartPage, servePage } from "../helpers/chromium.js";
 import { hasTool } from "../helpers/require-tool.js";
 
 const bundle = fileURLToPath(new URL("../../packages/signal/dist/browser/parley-signal.js", import.meta.url));
@@ -46,10 +46,7 @@ describe.skipIf(!hasTool("chromium"))("the browser client in Chromium", () => {
     node = await SignalClient.connect(`ws://127.0.0.1:${port}`);
     await node.join("browser-room", { agent: "node" });
     const { url } = await servePage(PAGE, { "/parley-signal.js": readFileSync(bundle) });
-    page = await (await launchChromium()).newPage();
-    page.on("pageerror", (err) => console.error("page error:", err));
-    await page.goto(url);
-    await page.waitForFunction(() => "start" in window);
+    page = await openStartPage(url);
     const joined = await page.evaluate(
       (u) => (window as unknown as PageWindow).start(u),
       `ws://127.0.0.1:${proxy.port}`,

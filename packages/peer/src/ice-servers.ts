@@ -36,6 +36,8 @@ export function toWeriftIceServers(servers: readonly IceServer[]): RTCIceServer[
   return out;
 }
 
+const isTurn = (server: RTCIceServer) => String(server.urls).startsWith("turn");
+
 /**
  * werift uses only the first STUN and the first TURN URL it is given. To honour every configured TURN URL (say UDP,
  * then TLS for networks that block UDP), the list is split into plans — each with the first STUN URL and one TURN
@@ -43,22 +45,20 @@ export function toWeriftIceServers(servers: readonly IceServer[]): RTCIceServer[
  */
 export function icePlans(servers: readonly IceServer[]): RTCIceServer[][] {
   const all = toWeriftIceServers(servers);
-  const stun = all.filter((s) => String(s.urls).startsWith("stun"));
-  const turn = all.filter((s) => String(s.urls).startsWith("turn"));
-  const firstStun = stun.slice(0, 1);
+  const turn = all.filter(isTurn);
+  const firstStun = all.filter((s) => !isTurn(s)).slice(0, 1);
   if (turn.length === 0) return [firstStun];
   return turn.map((t) => [...firstStun, t]);
 }
 
-/** The TURN URL a plan (from icePlans) uses, if any. */
-export function planTurnUrl(plan: readonly RTCIceServer[]): string | undefined {
-  const turn = plan.find((s) => String(s.urls).startsWith("turn"));
-  return turn ? String(turn.urls) : undefined;
+/** The TURN server a plan (from icePlans) uses, if any: each plan has at most one, with a single URL. */
+export function planTurn(plan: readonly RTCIceServer[]): RTCIceServer | undefined {
+  return plan.find(isTurn);
 }
 
 /** Plans whose TURN URL answered the preflight first, each group in the configured order. */
 export function rankPlans(plans: RTCIceServer[][], reachable: ReadonlySet<string> | undefined): RTCIceServer[][] {
   if (!reachable) return plans;
-  const works = (plan: RTCIceServer[]) => reachable.has(planTurnUrl(plan) ?? "");
+  const works = (plan: RTCIceServer[]) => reachable.has(String(planTurn(plan)?.urls));
   return [...plans.filter(works), ...plans.filter((p) => !works(p))];
 }

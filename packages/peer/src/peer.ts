@@ -2,7 +2,7 @@ import { type IceServer, SignalClient, type SignalClientOptions, type SignalMess
 import { EventEmitter } from "eventemitter3";
 import type { RTCPeerConnectionConfig } from "werift";
 import { PeerError } from "./errors.js";
-import { icePlans, planTurnUrl, rankPlans } from "./ice-servers.js";
+import { icePlans, planTurn, rankPlans } from "./ice-servers.js";
 import { Room, type RoomOptions } from "./room.js";
 import { reachableTurnUrls } from "./turn-preflight.js";
 
@@ -108,11 +108,11 @@ export class Peer extends EventEmitter<PeerEvents> {
     } catch {
       return this.preflightRun; // a bad URL in the welcome is reported where connections use it, as a typed error
     }
-    const urls = plans.map(planTurnUrl).join(" ");
-    if (timeoutMs <= 0 || plans.length < 2 || urls === this.preflightFor) return this.preflightRun;
+    const turns = plans.flatMap((plan) => planTurn(plan) ?? []);
+    const urls = turns.map((t) => t.urls).join(" ");
+    if (timeoutMs <= 0 || turns.length < 2 || urls === this.preflightFor) return this.preflightRun;
     this.preflightFor = urls;
-    const servers = plans.flat();
-    this.preflightRun = reachableTurnUrls(servers, timeoutMs, this.closing.signal).then((reachable) => {
+    this.preflightRun = reachableTurnUrls(turns, timeoutMs, this.closing.signal).then((reachable) => {
       if (this.preflightFor === urls) this.reachable = reachable;
     });
     return this.preflightRun;

@@ -2,7 +2,7 @@ import { parseTurnUrl, TurnClient } from "@parley/turn";
 import type { RTCIceServer } from "werift";
 
 /**
- * Which TURN URLs answer an Allocate now. werift can use one TURN URL per connection, so Parley tries them as plans
+ * Which of these TURN servers (one URL each, as in icePlans) answer an Allocate now. werift can use one TURN URL per connection, so Parley tries them as plans
  * in turn (see icePlans); a dead first URL used to cost each connection a failed gathering (werift's allocation
  * timeout, ~6 s), an ICE restart, and — since the two ends of a connection failed over at different moments —
  * several more rounds: 36–44 s to connect in the fallback test. Asking each server once, in parallel, before the
@@ -13,15 +13,14 @@ import type { RTCIceServer } from "werift";
  * that only moves its plan later, never removes it. `signal` aborts every probe (the peer is closing).
  */
 export async function reachableTurnUrls(
-  servers: readonly RTCIceServer[],
+  turns: readonly RTCIceServer[],
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<Set<string>> {
   const reachable = new Set<string>();
   await Promise.all(
-    servers.map(async (server) => {
+    turns.map(async (server) => {
       const url = String(server.urls);
-      if (!url.startsWith("turn")) return;
       if (await answersAllocate(url, server.username ?? "", String(server.credential ?? ""), timeoutMs, signal)) {
         reachable.add(url);
       }
