@@ -46,7 +46,7 @@ if (ci && stillMissing.length > 0)
 const bin = (name) => `${root}node_modules/.bin/${name}`;
 const built =
   (await run("build", bin("tsc"), ["-b"])) &&
-  (await run("browser bundle", process.execPath, [`${root}packages/signal/scripts/bundle.mjs`]));
+  (await run("browser bundle", process.execPath, [`${root}scripts/bundle-browser.mjs`]));
 await run("lint", bin("biome"), ["check", "."]);
 
 // 4. Every suite, on the Node running this script. PARLEY_TEST_RUN is inherited by every process the tests start

@@ -12,7 +12,7 @@ const CHUNK = 16 * 1024;
 const HIGH_WATER = 1024 * 1024;
 
 const require = createRequire(import.meta.url);
-const { RTCPeerConnection } = stack === "wrtc" ? require("@roamhq/wrtc") : await import("werift");
+const { RTCPeerConnection } = stack === "wrtc" ? require("@roamhq/wrtc") : await import("@parley/werift");
 // werift: host candidates on loopback only (the machine's other address works too, but tests and benches stay local).
 const config =
   stack === "wrtc"

@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { Peer } from "@parley/peer";
-import { MediaStreamTrack, RtpPacket } from "werift";
+import { MediaStreamTrack, RtpPacket } from "@parley/werift";
 
 const [url, room, k, seconds] = [process.argv[2], process.argv[3], Number(process.argv[4]), Number(process.argv[5])];
 

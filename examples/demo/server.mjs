@@ -4,6 +4,7 @@
 import { createReadStream } from "node:fs";
 import { mkdir, readdir, readFile, stat } from "node:fs/promises";
 import { createServer } from "node:http";
+import { createRequire } from "node:module";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { echoRoom, Peer, Recorder } from "@parley/peer";
@@ -11,7 +12,8 @@ import { createSignalServer } from "@parley/signal";
 import { createTurnServer } from "@parley/turn";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
-const bundle = fileURLToPath(new URL("../../packages/signal/dist/browser/parley-signal.js", import.meta.url));
+// The page's room client, resolved the way an app that installed @parley/browser from npm would.
+const bundle = createRequire(import.meta.url).resolve("@parley/browser/bundle");
 
 const TYPES = {
   ".html": "text/html; charset=utf-8",
@@ -52,8 +54,7 @@ export async function startDemo(options = {}) {
   async function serve(req, res) {
     const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     if (path === "/" || path === "/index.html") return send(res, join(here, "public/index.html"));
-    if (path === "/parley-room.js") return send(res, join(here, "public/parley-room.js"));
-    if (path === "/parley-signal.js") return send(res, bundle);
+    if (path === "/parley-browser.js") return send(res, bundle);
     if (path === "/recordings") {
       const files = (await readdir(recordings)).filter((f) => /\.(webm|ogg)$/.test(f)).sort();
       const list = await Promise.all(

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 // Build first (incremental, so a second start is instant); the packages are imported from their dist/ builds.
 const root = fileURLToPath(new URL("../..", import.meta.url));
 execFileSync(`${root}node_modules/.bin/tsc`, ["-b"], { cwd: root, stdio: "inherit" });
-execFileSync(process.execPath, [`${root}packages/signal/scripts/bundle.mjs`], { cwd: root, stdio: "inherit" });
+execFileSync(process.execPath, [`${root}scripts/bundle-browser.mjs`], { cwd: root, stdio: "inherit" });
 const { startDemo } = await import("./server.mjs");
 
 let demo;

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll } from "vitest";
 import { paths } from "./tools.mjs";
@@ -17,6 +17,9 @@ export const CHROMIUM_FLAGS = [
   "--disable-sync",
   "--use-fake-device-for-media-stream",
   "--use-fake-ui-for-media-stream",
+  // Without it Chromium gathers no relay candidate from a TURN server on 127.0.0.1 on a host whose other traffic is
+  // blocked (README, "Testing with Chromium").
+  "--allow-loopback-in-peer-connection",
 ];
 
 const browsers = new Set<Browser>();
@@ -70,13 +73,9 @@ export async function servePage(
 }
 
 /**
- * What a test page needs to join a Parley room like the demo does: @parley/signal's browser bundle and the demo's
- * parley-room.js, served beside the page (pass to servePage).
+ * What a test page needs to join a Parley room like the demo does: @parley/browser's prebuilt bundle (joinRoom and
+ * the signalling client), served as /parley-browser.js beside the page (pass to servePage).
  */
 export function roomPageAssets(): Record<string, Buffer> {
-  const file = (path: string) => readFileSync(fileURLToPath(new URL(path, import.meta.url)));
-  return {
-    "/parley-signal.js": file("../../packages/signal/dist/browser/parley-signal.js"),
-    "/parley-room.js": file("../../examples/demo/public/parley-room.js"),
-  };
+  return { "/parley-browser.js": readFileSync(createRequire(import.meta.url).resolve("@parley/browser/bundle")) };
 }

@@ -5,5 +5,5 @@ import { fileURLToPath } from "node:url";
 export default function setup(): void {
   const root = fileURLToPath(new URL("../..", import.meta.url));
   execFileSync(`${root}node_modules/.bin/tsc`, ["-b"], { cwd: root, stdio: "inherit" });
-  execFileSync(process.execPath, [`${root}packages/signal/scripts/bundle.mjs`], { cwd: root, stdio: "inherit" });
+  execFileSync(process.execPath, [`${root}scripts/bundle-browser.mjs`], { cwd: root, stdio: "inherit" });
 }

@@ -40,14 +40,15 @@ export function selfSignedCert(): { dir: string; cert: string; key: string } {
 /** Starts the parley-turn CLI with `args` plus free listening ports; resolves once it prints "ready". */
 export async function startParleyTurn(
   args: string[],
-  options: { cwd?: string } = {},
+  /** `cli`: another parley-turn than the workspace's, e.g. the one an npm install put in node_modules/.bin. */
+  options: { cwd?: string; cli?: string } = {},
 ): Promise<{ program: RunningProgram; port: number; tlsPort: number }> {
   const port = await freePort();
   const tlsPort = await freePort();
   const program = await startProgram({
     name: "parley-turn",
     command: process.execPath,
-    args: [turnCli, ...args, `--listening-port=${port}`, `--tls-listening-port=${tlsPort}`],
+    args: [options.cli ?? turnCli, ...args, `--listening-port=${port}`, `--tls-listening-port=${tlsPort}`],
     readyLine: /ready/,
     ...(options.cwd ? { cwd: options.cwd } : {}),
   });

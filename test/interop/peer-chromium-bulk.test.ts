@@ -12,7 +12,7 @@ import { hasTool } from "../helpers/require-tool.js";
 
 // The page echoes every message straight back on the channel it came on, and notes each channel's settings.
 const PAGE = `<!doctype html><meta charset="utf-8"><script type="module">
-import { joinRoom } from "/parley-room.js";
+import { joinRoom } from "/parley-browser.js";
 window.channels = {};
 window.start = async (url, room) => {
   const session = await joinRoom({

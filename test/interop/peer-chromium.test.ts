@@ -1,5 +1,5 @@
 // A Parley bot and Debian's Chromium in one room: the page joins with @parley/signal's browser bundle and the demo's
-// parley-room.js, sends camera and mic (fake devices), and chats over a data channel the bot opens. Then the same
+// @parley/browser's joinRoom, sends camera and mic (fake devices), and chats over a data channel the bot opens. Then the same
 // with relay-only ICE on both sides through @parley/turn, using the TURN credentials the signal server hands out.
 
 import { Worker } from "node:worker_threads";
@@ -11,7 +11,7 @@ import { launchChromium, openStartPage, roomPageAssets, servePage } from "../hel
 import { hasTool } from "../helpers/require-tool.js";
 
 const PAGE = `<!doctype html><meta charset="utf-8"><script type="module">
-import { joinRoom } from "/parley-room.js";
+import { joinRoom } from "/parley-browser.js";
 window.inbox = [];
 window.start = async (url, room, policy) => {
   const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 }, audio: true });
@@ -97,7 +97,7 @@ describe.skipIf(!hasTool("chromium"))("a Parley bot and Chromium in one room", (
   });
 
   // Chromium announces a channel the bot opened before its own network thread has set it up, and drops a send() made
-  // in that window without telling the page (parley-room.js waits for it; see handOver there). The race shows under
+  // in that window without telling the page (@parley/browser waits for it; see handOverChannel). The race shows under
   // CPU load, about 1 page in 20 before the fix, so this runs many short calls while two threads keep both cores busy.
   it("hears every page that says hello from ondatachannel, with the machine's cores busy", async () => {
     const burners = [0, 1].map(

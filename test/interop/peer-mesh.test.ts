@@ -12,7 +12,7 @@ import { hasTool } from "../helpers/require-tool.js";
 // The page echoes every data-channel message and counts what it receives; ?url=…&room=… starts it on load, so a
 // reload rejoins by itself.
 const PAGE = `<!doctype html><meta charset="utf-8"><script type="module">
-import { joinRoom } from "/parley-room.js";
+import { joinRoom } from "/parley-browser.js";
 window.inbox = [];
 window.tracks = 0;
 const params = new URLSearchParams(location.search);

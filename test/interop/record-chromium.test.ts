@@ -15,7 +15,7 @@ import { startProgram } from "../helpers/programs.js";
 import { hasTool } from "../helpers/require-tool.js";
 
 const PAGE = `<!doctype html><meta charset="utf-8"><script type="module">
-import { joinRoom } from "/parley-room.js";
+import { joinRoom } from "/parley-browser.js";
 window.start = async (url, room, video) => {
   const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: video ? { width: 320, height: 240 } : false });
   window.session = await joinRoom({ url, room, stream });

@@ -1,5 +1,5 @@
+import type { RTCDataChannel } from "@parley/werift";
 import { EventEmitter } from "eventemitter3";
-import type { RTCDataChannel } from "werift";
 import { PeerError } from "./errors.js";
 
 export interface ChannelOptions {

@@ -1,4 +1,4 @@
-import type { RTCIceServer } from "werift";
+import type { RTCIceServer } from "@parley/werift";
 import { PeerError } from "./errors.js";
 
 /** An ICE server as the signal server's welcome (and browsers' RTCConfiguration) describe it. */

@@ -1,4 +1,3 @@
-import { EventEmitter } from "eventemitter3";
 import {
   type MediaStreamTrack,
   type RTCIceCandidateInit,
@@ -8,7 +7,8 @@ import {
   type RTCRtpSender,
   type RTCRtpTransceiver,
   type RTCSessionDescriptionInit,
-} from "werift";
+} from "@parley/werift";
+import { EventEmitter } from "eventemitter3";
 import { Channel, type ChannelOptions } from "./channel.js";
 import { PeerError } from "./errors.js";
 import { type Outgoing, PerfectNegotiation } from "./negotiation.js";

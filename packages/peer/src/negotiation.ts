@@ -1,4 +1,4 @@
-import type { RTCIceCandidateInit, RTCPeerConnection, RTCSessionDescriptionInit } from "werift";
+import type { RTCIceCandidateInit, RTCPeerConnection, RTCSessionDescriptionInit } from "@parley/werift";
 
 /** What goes over signalling for one member: the kinds of @parley/signal's `signal` message. */
 export type Outgoing =

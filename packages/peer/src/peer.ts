@@ -1,6 +1,6 @@
 import { type IceServer, SignalClient, type SignalClientOptions, type SignalMessage } from "@parley/signal";
+import type { RTCPeerConnectionConfig } from "@parley/werift";
 import { EventEmitter } from "eventemitter3";
-import type { RTCPeerConnectionConfig } from "werift";
 import { PeerError } from "./errors.js";
 import { icePlans, planTurn, rankPlans } from "./ice-servers.js";
 import { Room, type RoomOptions } from "./room.js";

@@ -1,6 +1,6 @@
 import type { RoomState, SignalClient } from "@parley/signal";
+import type { MediaStreamTrack, RTCRtpTransceiver } from "@parley/werift";
 import { EventEmitter } from "eventemitter3";
-import type { MediaStreamTrack, RTCRtpTransceiver } from "werift";
 import type { Channel, ChannelOptions } from "./channel.js";
 import { PeerError } from "./errors.js";
 import { type ConnectionState, type MemberConfig, RemoteMember } from "./member.js";

@@ -1,4 +1,4 @@
-import type { RTCPeerConnection } from "werift";
+import type { RTCPeerConnection } from "@parley/werift";
 
 export interface MemberStats {
   bytesSent: number;

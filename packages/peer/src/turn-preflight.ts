@@ -1,5 +1,5 @@
 import { parseTurnUrl, TurnClient } from "@parley/turn";
-import type { RTCIceServer } from "werift";
+import type { RTCIceServer } from "@parley/werift";
 
 /**
  * Which of these TURN servers (one URL each, as in icePlans) answer an Allocate now. werift can use one TURN URL per connection, so Parley tries them as plans

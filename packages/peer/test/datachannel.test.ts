@@ -1,5 +1,5 @@
+import { type RTCIceServer, RTCPeerConnection } from "@parley/werift";
 import { afterEach, describe, expect, it } from "vitest";
-import { type RTCIceServer, RTCPeerConnection } from "werift";
 import { icePlans, rankPlans } from "../src/ice-servers.js";
 import { type IceServer, PeerError, toWeriftIceServers } from "../src/index.js";
 
@@ -100,7 +100,9 @@ describe(`werift data channel over loopback (Node ${process.versions.node})`, ()
     const a = loopbackPeer();
     const b = loopbackPeer();
     const channelA = a.createDataChannel("chat");
-    const channelB = new Promise<import("werift").RTCDataChannel>((resolve) => b.onDataChannel.subscribe(resolve));
+    const channelB = new Promise<import("@parley/werift").RTCDataChannel>((resolve) =>
+      b.onDataChannel.subscribe(resolve),
+    );
 
     await a.setLocalDescription(await a.createOffer());
     await gathered(a);

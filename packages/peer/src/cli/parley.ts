@@ -6,17 +6,54 @@ import { echoRoom } from "../media/echo.js";
 import { FilePlayer } from "../media/play-file.js";
 import { Peer } from "../peer.js";
 import { ensureWritableDir, Recorder } from "../record/recorder.js";
+import { VERSION } from "./version.js";
 
 const USAGE = `Usage:
   parley record <signal-url> --room R --out DIR [--rotate-minutes N]   record every member to DIR
   parley play FILE --room R [--url URL] [--loop]                        play a media file into the room
   parley echo --room R [--url URL]                                      send each member its own media back
-Options: --url (default $PARLEY_URL or ws://127.0.0.1:8080/signal), --token (default $PARLEY_TOKEN)`;
+Options: --url (default $PARLEY_URL or ws://127.0.0.1:8080/signal), --token (default $PARLEY_TOKEN)
+  parley COMMAND --help   one command's options;   parley --version`;
 
-class UsageError extends Error {}
+const COMMON = `      --url URL           signalling server, ws:// or wss:// (default $PARLEY_URL or ws://127.0.0.1:8080/signal)
+      --token T           access token, when the server requires one (default $PARLEY_TOKEN)
+  -h, --help`;
+
+const COMMAND_USAGE: Record<string, string> = {
+  record: `Usage: parley record <signal-url> --room R --out DIR [--rotate-minutes N] [--token T]
+  Joins room R and records every member to DIR: one WebM per member (VP8/VP9 + Opus), Ogg when audio only.
+  Ctrl-C or SIGTERM finalizes the files (duration and seek index written) and leaves the room.
+      --room R            room to join (required)
+      --out DIR           directory for the recordings (required; created if missing, must be writable)
+      --rotate-minutes N  start a new file per member every N minutes
+${COMMON}`,
+  play: `Usage: parley play FILE --room R [--loop] [--url URL] [--token T]
+  Joins room R and sends FILE to every member, paced by its timestamps: WebM, MP4, Ogg or anything ffmpeg reads
+  (needs ffmpeg and ffprobe on PATH; VP8 and Opus pass through, other codecs are encoded to VP8/Opus).
+  Exits when the file ends (unless --loop) or on Ctrl-C.
+      --room R            room to join (required)
+      --loop              start over at the end
+${COMMON}`,
+  echo: `Usage: parley echo --room R [--url URL] [--token T]
+  Joins room R, sends each member its own audio and video back, and answers "echo: …" on a "chat" data channel.
+      --room R            room to join (required)
+${COMMON}`,
+};
+
+class UsageError extends Error {
+  constructor(
+    message: string,
+    /** The usage text to print with it: the command's own, or the overview. */
+    readonly usage = USAGE,
+  ) {
+    super(message);
+  }
+}
 
 const stamp = () => new Date().toISOString().slice(11, 19);
+/** Progress lines carry a timestamp; help and version text does not. */
 const say = (line: string) => process.stdout.write(`[${stamp()}] ${line}\n`);
+const print = (text: string): void => void process.stdout.write(`${text}\n`);
 
 function signalUrl(text: string): string {
   let url: URL;
@@ -33,10 +70,11 @@ function signalUrl(text: string): string {
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
-  if (!command || command === "--help" || command === "-h") {
-    say(USAGE);
-    return;
-  }
+  if (!command || command === "--help" || command === "-h") return print(USAGE);
+  if (command === "--version" || command === "-v") return print(`parley ${VERSION}`);
+  const commandUsage = COMMAND_USAGE[command];
+  if (!commandUsage) throw new UsageError(`unknown command "${command}"`);
+  if (rest.includes("--help") || rest.includes("-h")) return print(commandUsage);
   let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true; strict: true }>>;
   const options = {
     room: { type: "string" },
@@ -49,20 +87,19 @@ async function main(argv: string[]): Promise<void> {
   try {
     parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError((err as Error).message, commandUsage);
   }
   const { values, positionals } = parsed;
-  if (!["record", "play", "echo"].includes(command)) throw new UsageError(`unknown command "${command}"`);
   const room = values.room;
-  if (!room) throw new UsageError("--room is required");
+  if (!room) throw new UsageError("--room is required", commandUsage);
   const urlText = command === "record" ? (positionals[0] ?? values.url) : values.url;
   const url = signalUrl(urlText ?? process.env.PARLEY_URL ?? "ws://127.0.0.1:8080/signal");
   const rotateMinutes = values["rotate-minutes"] === undefined ? undefined : Number(values["rotate-minutes"]);
   if (rotateMinutes !== undefined && !(rotateMinutes > 0))
-    throw new UsageError("--rotate-minutes must be a positive number");
-  if (command === "record" && !values.out) throw new UsageError("--out DIR is required");
+    throw new UsageError("--rotate-minutes must be a positive number", commandUsage);
+  if (command === "record" && !values.out) throw new UsageError("--out DIR is required", commandUsage);
   const file = command === "play" ? positionals[0] : undefined;
-  if (command === "play" && !file) throw new UsageError("play needs a FILE");
+  if (command === "play" && !file) throw new UsageError("play needs a FILE", commandUsage);
 
   if (command === "record") await ensureWritableDir(values.out!); // before connecting: fail fast, join nothing
   const token = values.token ?? process.env.PARLEY_TOKEN;
@@ -128,7 +165,7 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((err: Error) => {
   if (err instanceof UsageError) {
-    process.stderr.write(`parley: ${err.message}\n${USAGE}\n`);
+    process.stderr.write(`parley: ${err.message}\n${err.usage}\n`);
     process.exit(2);
   }
   const code = err instanceof SignalError || err instanceof PeerError ? ` (${err.code})` : "";

@@ -1,4 +1,4 @@
-import { MediaStreamTrack } from "werift";
+import { MediaStreamTrack } from "@parley/werift";
 
 /**
  * A local track that carries what a received track carries, to send to other members (a relaying bot). Sequence

@@ -1,5 +1,5 @@
-import type { MediaStreamTrack, RtpPacket } from "werift";
-import { DepacketizeCallback } from "werift/nonstandard";
+import type { MediaStreamTrack, RtpPacket } from "@parley/werift";
+import { DepacketizeCallback } from "@parley/werift/nonstandard";
 import { PeerError } from "../errors.js";
 
 export interface Frame {

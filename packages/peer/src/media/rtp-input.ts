@@ -1,5 +1,5 @@
 import { createSocket, type Socket } from "node:dgram";
-import { MediaStreamTrack, RtpPacket } from "werift";
+import { MediaStreamTrack, RtpPacket } from "@parley/werift";
 import { PeerError } from "../errors.js";
 
 export interface RtpInputOptions {

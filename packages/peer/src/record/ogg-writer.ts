@@ -1,5 +1,5 @@
 import { type FileHandle, open } from "node:fs/promises";
-import type { MediaStreamTrack } from "werift";
+import type { MediaStreamTrack } from "@parley/werift";
 
 /** CRC-32 of Ogg pages (RFC 3533 §6): polynomial 0x04c11db7, not reflected, initial 0, no final xor. */
 const CRC_TABLE = (() => {

@@ -1,9 +1,9 @@
 import { constants } from "node:fs";
 import { access, mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
+import type { MediaStreamTrack } from "@parley/werift";
+import { MediaRecorder } from "@parley/werift/nonstandard";
 import { EventEmitter } from "eventemitter3";
-import type { MediaStreamTrack } from "werift";
-import { MediaRecorder } from "werift/nonstandard";
 import { PeerError } from "../errors.js";
 import { onFrames } from "../media/frames.js";
 import type { RemoteMember } from "../member.js";

@@ -17,13 +17,18 @@ const flags = {
   "max-message-bytes": { type: "string" },
   "messages-per-second": { type: "string" },
   "resume-window": { type: "string" },
+  cert: { type: "string" },
+  key: { type: "string" },
   help: { type: "boolean", short: "h" },
+  version: { type: "boolean" },
 } satisfies ParseArgsConfig["options"];
 
 export const USAGE = `Usage: parley-signal [options]
   -p, --port N                 listen port (default 8080)
       --host ADDR              listen address (default 0.0.0.0)
       --path /PATH             serve WebSocket upgrades only on this path (default: any)
+      --cert FILE --key FILE   serve wss:// (TLS) with this PEM certificate chain and private key (as coturn's
+                               --cert/--pkey); browsers on other machines need a secure page and wss
       --token-secret S         require HS256 tokens signed with S (or env PARLEY_TOKEN_SECRET)
       --allowed-origin URL     accept browsers only from this Origin (repeatable)
       --turn-secret S          TURN REST secret (--static-auth-secret of the TURN server; or env PARLEY_TURN_SECRET)
@@ -34,7 +39,8 @@ export const USAGE = `Usage: parley-signal [options]
       --rooms-per-connection N (default 16)
       --max-message-bytes N    (default 65536)
       --messages-per-second N  (default 50)
-      --resume-window MS       how long a dropped session can resume (default 30000)`;
+      --resume-window MS       how long a dropped session can resume (default 30000)
+  -h, --help                   --version`;
 
 export class OptionsError extends Error {
   override readonly name = "OptionsError";
@@ -44,7 +50,10 @@ export interface CliOptions {
   port: number;
   host: string;
   path: string | undefined;
+  /** PEM files for wss://, both or neither. */
+  tls: { cert: string; key: string } | undefined;
   help: boolean;
+  version: boolean;
   server: SignalServerOptions;
 }
 
@@ -95,13 +104,18 @@ export function parseCliOptions(argv: string[], env: NodeJS.ProcessEnv = {}): Cl
     const ttl = integer("turn-ttl", values["turn-ttl"], 60, 7 * 86_400);
     set("turn", { secret: turnSecret, urls: turnUrls, ...(ttl ? { ttlSeconds: ttl } : {}) });
   }
+  const { cert, key } = values;
+  if ((cert === undefined) !== (key === undefined))
+    throw new OptionsError(cert ? "--cert needs --key (the certificate's private key)" : "--key needs --cert");
   const path = values.path;
   if (path !== undefined && !path.startsWith("/")) throw new OptionsError(`--path must start with "/", got "${path}"`);
   return {
     port: integer("port", values.port, 0, 65535) ?? 8080,
     host: values.host ?? "0.0.0.0",
     path,
+    tls: cert && key ? { cert, key } : undefined,
     help: values.help ?? false,
+    version: values.version ?? false,
     server,
   };
 }

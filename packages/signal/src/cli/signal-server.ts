@@ -1,13 +1,30 @@
 #!/usr/bin/env node
-import { createServer } from "node:http";
+import { readFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import { createSignalServer } from "../server/server.js";
-import { OptionsError, parseCliOptions, USAGE } from "./options.js";
+import { type CliOptions, OptionsError, parseCliOptions, USAGE } from "./options.js";
+import { VERSION } from "./version.js";
+
+/** Reads the PEM files named by --cert/--key; an unreadable one is a usage error that names its flag. */
+function readTls(tls: NonNullable<CliOptions["tls"]>): { cert: Buffer; key: Buffer } {
+  const read = (flag: string, path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new OptionsError(`--${flag} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  };
+  return { cert: read("cert", tls.cert), key: read("key", tls.key) };
+}
 
 /** `parley-signal`: the server standalone. GET /healthz answers with the number of live sessions. */
 async function main(): Promise<void> {
-  let options: ReturnType<typeof parseCliOptions>;
+  let options: CliOptions;
+  let tls: { cert: Buffer; key: Buffer } | undefined;
   try {
     options = parseCliOptions(process.argv.slice(2), process.env);
+    if (options.tls && !options.help && !options.version) tls = readTls(options.tls);
   } catch (err) {
     if (!(err instanceof OptionsError)) throw err;
     process.stderr.write(`parley-signal: ${err.message}\n${USAGE}\n`);
@@ -17,14 +34,26 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
+  if (options.version) {
+    process.stdout.write(`parley-signal ${VERSION}\n`);
+    return;
+  }
   const signal = createSignalServer(options.server);
-  const http = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     if (req.url === "/healthz") {
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ sessions: signal.sessionCount }));
       return;
     }
     res.writeHead(426, { "content-type": "text/plain" }).end("WebSocket upgrade required\n");
-  });
+  };
+  let http: ReturnType<typeof createServer>;
+  try {
+    http = tls ? createTlsServer(tls, onRequest) : createServer(onRequest);
+  } catch (err) {
+    // Node's own words for a bad PEM ("no start line", "key values mismatch") name the problem.
+    process.stderr.write(`parley-signal: --cert/--key: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
   signal.attach(http, options.path);
   http.on("error", (err) => {
     process.stderr.write(`parley-signal: cannot listen on ${options.host}:${options.port}: ${err.message}\n`);
@@ -34,7 +63,10 @@ async function main(): Promise<void> {
     const address = http.address();
     const port = typeof address === "object" && address ? address.port : options.port;
     const auth = options.server.tokenSecret ? "HS256 tokens required" : "open access (no --token-secret)";
-    process.stdout.write(`parley-signal ready on ws://${options.host}:${port}${options.path ?? "/"} (${auth})\n`);
+    const scheme = tls ? "wss" : "ws";
+    process.stdout.write(
+      `parley-signal ready on ${scheme}://${options.host}:${port}${options.path ?? "/"} (${auth})\n`,
+    );
   });
   let stopping = false;
   const stop = async () => {

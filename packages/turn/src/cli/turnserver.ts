@@ -6,8 +6,10 @@ import { probe } from "../client/probe.js";
 import { TurnError } from "../errors.js";
 import { createTurnServer } from "../server/server.js";
 import { parseCli } from "./options.js";
+import { VERSION } from "./version.js";
 
 const USAGE = `Usage: parley-turn [coturn turnserver flags]
+       parley-turn probe URL -u USER -p PASSWORD [-k] [--timeout MS]   check a TURN server (--help for more)
   -L, --listening-ip IP       listen address (repeatable; default 127.0.0.1)
   -p, --listening-port N      UDP/TCP port (default 3478)
       --tls-listening-port N  TLS port (default 5349; needs --cert and --pkey)
@@ -24,10 +26,23 @@ const USAGE = `Usage: parley-turn [coturn turnserver flags]
   -q, --user-quota N  -Q, --total-quota N  -s, --max-bps N  --max-allocate-lifetime S  --stale-nonce[=S]
   -f, --fingerprint   -v/-V verbose   --log-file F|stdout   -c turnserver.conf   -n (no config file)
       --no-udp --no-tcp --no-tls   --mobility
+  -h, --help   --version
+`;
+
+const PROBE_USAGE = `Usage: parley-turn probe URL -u USER -p PASSWORD [-k] [--timeout MS]
+  Checks a TURN server step by step: reach it, get a reflexive address, authenticate, allocate twice and relay a
+  message each way between the two allocations (no outside peer needed). Prints ✓ or ✗ per step with the usual
+  cause; exit 0 if every step passed, 1 if one failed, 2 for a usage error.
+  URL                     turn:HOST:PORT?transport=udp|tcp or turns:HOST:PORT (TLS)
+  -u, --user USER         username (for TURN REST credentials: "expiry:user")
+  -p, --password PASS     password
+  -k, --insecure          turns: accept a certificate that does not verify (self-signed test servers)
+      --timeout MS        give up after MS milliseconds (default 5000)
+  -h, --help
 `;
 
 async function runProbe(argv: string[]): Promise<number> {
-  let values: { user?: string; password?: string; insecure?: boolean; timeout?: string };
+  let values: { user?: string; password?: string; insecure?: boolean; timeout?: string; help?: boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -37,6 +52,7 @@ async function runProbe(argv: string[]): Promise<number> {
         password: { type: "string", short: "p" },
         insecure: { type: "boolean", short: "k" },
         timeout: { type: "string" },
+        help: { type: "boolean", short: "h" },
       },
       allowPositionals: true,
       strict: true,
@@ -45,10 +61,17 @@ async function runProbe(argv: string[]): Promise<number> {
     console.error(`parley-turn probe: ${(err as Error).message}`);
     return 2;
   }
+  if (values.help) {
+    process.stdout.write(PROBE_USAGE);
+    return 0;
+  }
   if (positionals.length !== 1 || !values.user || values.password === undefined) {
-    console.error(
-      "usage: parley-turn probe turn:HOST:PORT?transport=udp|tcp | turns:HOST:PORT -u USER -p PASSWORD [-k]",
-    );
+    process.stderr.write(PROBE_USAGE);
+    return 2;
+  }
+  const timeoutMs = values.timeout === undefined ? 5000 : Number(values.timeout);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 600_000) {
+    console.error(`parley-turn probe: --timeout must be an integer from 1 to 600000 ms, got "${values.timeout}"`);
     return 2;
   }
   try {
@@ -57,7 +80,7 @@ async function runProbe(argv: string[]): Promise<number> {
       username: values.user,
       password: values.password,
       insecure: values.insecure ?? false,
-      timeoutMs: values.timeout ? Number(values.timeout) : 5000,
+      timeoutMs,
     });
     return ok ? 0 : 1;
   } catch (err) {
@@ -81,7 +104,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (config.version) {
-    console.log("parley-turn 0.1.0");
+    console.log(`parley-turn ${VERSION}`);
     return 0;
   }
   let file: WriteStream | undefined;

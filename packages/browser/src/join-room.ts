@@ -1,0 +1,175 @@
+// Joins a Parley room from a browser page, the way @parley/peer does from Node (PROTOCOL.md, "Peer conventions"):
+// one RTCPeerConnection per member, perfect negotiation (the polite side decided from the member ids), trickle ICE,
+// the member who joins later offers first (or sends "restart" to ask the other side to, when it has nothing to send),
+// ICE restart on failure.
+import { type SignalClient as Client, SignalClient, type SignalKind } from "@parley/signal/client";
+import { RoomClientError } from "./errors.js";
+import { handOverChannel } from "./hand-over.js";
+
+export interface JoinRoomOptions {
+  /** The signalling server, ws:// or wss://. */
+  url: string;
+  room: string;
+  token?: string;
+  metadata?: Record<string, unknown>;
+  /** Camera and microphone (or any stream) to send to every member. */
+  stream?: MediaStream;
+  iceTransportPolicy?: RTCIceTransportPolicy;
+  onMember?: (member: RoomMember) => void;
+  onTrack?: (memberId: string, event: RTCTrackEvent) => void;
+  /** A channel the member opened, handed over once the browser can send on it (see handOverChannel). */
+  onChannel?: (memberId: string, channel: RTCDataChannel) => void;
+  onLeave?: (memberId: string) => void;
+}
+
+export interface RoomMember {
+  readonly id: string;
+  readonly pc: RTCPeerConnection;
+}
+
+export interface RoomSession {
+  readonly client: Client;
+  readonly members: ReadonlyMap<string, RoomMember>;
+  /** Closes every peer connection and the signalling client. The page's own stream is left to the page. */
+  close(): void;
+}
+
+interface MemberState extends RoomMember {
+  polite: boolean;
+  makingOffer: boolean;
+  ignoreOffer: boolean;
+  /** Signals are handled one at a time per member, in arrival order. */
+  queue: Promise<void>;
+  outfitted: boolean;
+}
+
+export async function joinRoom(o: JoinRoomOptions): Promise<RoomSession> {
+  checkOptions(o);
+  const client = await SignalClient.connect(o.url, o.token ? { token: o.token } : {});
+  const members = new Map<string, MemberState>();
+  let iceServers: RTCIceServer[] = client.welcome.iceServers;
+  client.on("ice-servers", (servers) => {
+    iceServers = servers;
+  });
+  const send = (to: string, kind: SignalKind, payload: unknown) =>
+    client.signal(o.room, to, kind, payload).catch(() => undefined);
+
+  // Adds the page's tracks once per connection: at once when we are the newcomer, else after the first exchange.
+  const outfit = (m: MemberState) => {
+    if (m.outfitted) return;
+    m.outfitted = true;
+    for (const track of o.stream?.getTracks() ?? []) m.pc.addTrack(track, o.stream!);
+  };
+
+  function memberFor(id: string, newcomer: boolean): MemberState {
+    const known = members.get(id);
+    if (known) return known;
+    const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: o.iceTransportPolicy ?? "all" });
+    const m: MemberState = {
+      id,
+      pc,
+      polite: client.sessionId > id,
+      makingOffer: false,
+      ignoreOffer: false,
+      queue: Promise.resolve(),
+      outfitted: false,
+    };
+    members.set(id, m);
+    pc.onnegotiationneeded = async () => {
+      try {
+        m.makingOffer = true;
+        await pc.setLocalDescription();
+        const local = pc.localDescription!;
+        send(id, local.type as SignalKind, local.toJSON());
+      } finally {
+        m.makingOffer = false;
+      }
+    };
+    pc.onicecandidate = ({ candidate }) =>
+      candidate ? send(id, "candidate", candidate.toJSON()) : send(id, "end-of-candidates", null);
+    pc.ontrack = (event) => o.onTrack?.(id, event);
+    pc.ondatachannel = ({ channel }) => handOverChannel(pc, channel, () => o.onChannel?.(id, channel));
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === "failed") pc.restartIce();
+    };
+    if (newcomer) {
+      outfit(m);
+      if (!o.stream) send(id, "restart", null); // nothing to offer: ask them to go first
+    }
+    o.onMember?.(m);
+    return m;
+  }
+
+  // Perfect negotiation (webrtc-pc §10.7).
+  async function onSignal(m: MemberState, kind: SignalKind, payload: unknown): Promise<void> {
+    const { pc } = m;
+    if (kind === "offer" || kind === "answer") {
+      const offerCollision = kind === "offer" && (m.makingOffer || pc.signalingState !== "stable");
+      m.ignoreOffer = !m.polite && offerCollision;
+      if (m.ignoreOffer) return;
+      await pc.setRemoteDescription(payload as RTCSessionDescriptionInit);
+      if (kind === "offer") {
+        await pc.setLocalDescription();
+        send(m.id, "answer", pc.localDescription!.toJSON());
+      }
+      if (pc.signalingState === "stable") outfit(m);
+    } else if (kind === "candidate" || kind === "end-of-candidates") {
+      try {
+        await pc.addIceCandidate((payload ?? undefined) as RTCIceCandidateInit | undefined);
+      } catch (err) {
+        if (!m.ignoreOffer) throw err;
+      }
+    } else if (kind === "restart") {
+      if (pc.remoteDescription) pc.restartIce();
+      else outfit(m);
+    }
+  }
+
+  client.on("signal", (msg) => {
+    if (msg.room !== o.room) return;
+    const m = memberFor(msg.from, false);
+    m.queue = m.queue.then(() => onSignal(m, msg.kind, msg.payload)).catch((err) => console.error("negotiation", err));
+  });
+  client.on("member-joined", (room, member) => {
+    if (room === o.room) memberFor(member.id, false);
+  });
+  client.on("member-left", (room, id) => {
+    if (room !== o.room) return;
+    members.get(id)?.pc.close();
+    members.delete(id);
+    o.onLeave?.(id);
+  });
+  client.on("session-replaced", () => {
+    for (const [id, m] of members) {
+      m.pc.close();
+      o.onLeave?.(id);
+    }
+    members.clear();
+    for (const member of client.rooms.get(o.room)?.members.values() ?? []) memberFor(member.id, true);
+  });
+
+  const state = await client.join(o.room, o.metadata);
+  for (const member of state.members.values()) memberFor(member.id, true);
+  return {
+    client,
+    members,
+    close() {
+      for (const m of members.values()) m.pc.close();
+      members.clear();
+      client.close();
+    },
+  };
+}
+
+function checkOptions(o: JoinRoomOptions): void {
+  const fail = (message: string) => {
+    throw new RoomClientError("INVALID_OPTION", message);
+  };
+  if (typeof o !== "object" || o === null) fail("joinRoom expects an options object { url, room, … }");
+  if (typeof o.url !== "string" || !/^wss?:\/\//.test(o.url))
+    fail(`url must be a ws:// or wss:// URL, got ${JSON.stringify(o.url)}`);
+  if (typeof o.room !== "string" || o.room.length === 0)
+    fail(`room must be a non-empty string, got ${JSON.stringify(o.room)}`);
+  if (o.iceTransportPolicy !== undefined && o.iceTransportPolicy !== "all" && o.iceTransportPolicy !== "relay")
+    fail(`iceTransportPolicy must be "all" or "relay", got ${JSON.stringify(o.iceTransportPolicy)}`);
+}
