@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The one test command (README Quick start, .ci/run): tools → build → lint → every suite on this Node → smoke suite
-// on Node 24 → check that no test left a process behind → one summary line. Exit code 0 only if all of it passed.
+// The one test command (README Quick start, .ci/run): tools → build → lint → every suite on Node 24 → smoke suites
+// on Node 22 and the machine's Node → check that no test left a process behind → one summary line. Exit code 0 only
+// if all of it passed.
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
@@ -49,52 +50,53 @@ const built =
   (await run("browser bundle", process.execPath, [`${root}scripts/bundle-browser.mjs`]));
 await run("lint", bin("biome"), ["check", "."]);
 
-// 4. Every suite, on the Node running this script. PARLEY_TEST_RUN is inherited by every process the tests start
-// (and their children), which is how step 6 finds strays.
+// 4. Every suite on Node 24, the first runtime (active LTS), then 5. the package suites as smoke runs on Node 22 and on
+// the machine's own Node when that is another (Node 20 here: past end of life, still expected to work). Node 22/24
+// come from the npm package `node` through npx, so a machine with any Node and npm can run this. PARLEY_TEST_RUN is
+// inherited by every process the tests start (and their children), which is how step 6 finds strays.
 mkdirSync(`${root}test-results`, { recursive: true });
 const counts = { passed: 0, failed: 0, skipped: 0 };
+const machineMajor = process.versions.node.split(".")[0];
+const runtimes = [
+  { label: "Node 24", command: "npx", prefix: ["-y", "node@24"], projects: [] },
+  {
+    label: "Node 22 (smoke)",
+    command: "npx",
+    prefix: ["-y", "node@22"],
+    projects: ["turn", "signal", "peer", "werift"],
+  },
+  ...(["22", "24"].includes(machineMajor)
+    ? []
+    : [
+        {
+          label: `Node ${process.versions.node} (smoke)`,
+          command: process.execPath,
+          prefix: [],
+          projects: ["turn", "signal", "peer", "werift"],
+        },
+      ]),
+];
 if (built) {
-  const report = `${root}test-results/vitest-node${process.versions.node.split(".")[0]}.json`;
-  await run(
-    `vitest on Node ${process.versions.node}`,
-    bin("vitest"),
-    [
-      "run",
-      "--config",
-      "test/vitest.config.ts",
-      "--reporter=default",
-      "--reporter=json",
-      `--outputFile.json=${report}`,
-    ],
-    { PARLEY_TEST_RUN: runId },
-  );
-  addCounts(report);
-
-  // 5. Smoke suite on Node 24 (package units; they cover each package's real sockets and werift).
-  const report24 = `${root}test-results/vitest-node24.json`;
-  await run(
-    "vitest on Node 24 (smoke)",
-    "npx",
-    [
-      "-y",
-      "node@24",
-      `${root}node_modules/vitest/vitest.mjs`,
-      "run",
-      "--config",
-      "test/vitest.config.ts",
-      "--project",
-      "turn",
-      "--project",
-      "signal",
-      "--project",
-      "peer",
-      "--reporter=default",
-      "--reporter=json",
-      `--outputFile.json=${report24}`,
-    ],
-    { PARLEY_TEST_RUN: runId },
-  );
-  addCounts(report24);
+  for (const runtime of runtimes) {
+    const report = `${root}test-results/vitest-${runtime.label.split(" ").slice(0, 2).join("")}.json`;
+    await run(
+      `vitest on ${runtime.label}`,
+      runtime.command,
+      [
+        ...runtime.prefix,
+        `${root}node_modules/vitest/vitest.mjs`,
+        "run",
+        "--config",
+        "test/vitest.config.ts",
+        ...runtime.projects.flatMap((p) => ["--project", p]),
+        "--reporter=default",
+        "--reporter=json",
+        `--outputFile.json=${report}`,
+      ],
+      { PARLEY_TEST_RUN: runId },
+    );
+    addCounts(report);
+  }
 }
 
 // 6. No stray processes: anything still alive with our run id in its environment was left behind by a test.

@@ -22,6 +22,7 @@ export default defineConfig({
       unit("turn"),
       unit("signal"),
       unit("peer"),
+      unit("werift"),
       {
         resolve,
         ssr,

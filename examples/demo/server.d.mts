@@ -11,5 +11,7 @@ export function startDemo(options?: {
   turnPort?: number;
   recordings?: string;
   room?: string;
+  /** Serve the page over https and signalling over wss with this PEM pair. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   log?: (line: string) => void;
 }): Promise<Demo>;

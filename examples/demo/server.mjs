@@ -4,12 +4,14 @@
 import { createReadStream } from "node:fs";
 import { mkdir, readdir, readFile, stat } from "node:fs/promises";
 import { createServer } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import { createRequire } from "node:module";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { echoRoom, Peer, Recorder } from "@parley/peer";
 import { createSignalServer } from "@parley/signal";
 import { createTurnServer } from "@parley/turn";
+import { WebSocket } from "ws";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 // The page's room client, resolved the way an app that installed @parley/browser from npm would.
@@ -23,7 +25,9 @@ const TYPES = {
 };
 
 /**
- * @param {{ port?: number, host?: string, turnPort?: number, recordings?: string, room?: string, log?: (line: string) => void }} options
+ * @param {{ port?: number, host?: string, turnPort?: number, recordings?: string, room?: string,
+ *   tls?: { cert: string | Buffer, key: string | Buffer }, log?: (line: string) => void }} options
+ *   `tls`: serve the page over https and signalling over wss (browsers on other machines need a secure page).
  */
 export async function startDemo(options = {}) {
   const host = options.host ?? "127.0.0.1";
@@ -46,11 +50,12 @@ export async function startDemo(options = {}) {
     turn: { secret, urls: [`stun:${host}:${turnPort}`, `turn:${host}:${turnPort}?transport=udp`] },
   });
 
-  const http = createServer((req, res) => {
+  const onRequest = (req, res) => {
     serve(req, res).catch((err) => {
       res.writeHead(500, { "content-type": "text/plain" }).end(`${err.message}\n`);
     });
-  });
+  };
+  const http = options.tls ? createTlsServer(options.tls, onRequest) : createServer(onRequest);
   async function serve(req, res) {
     const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     if (path === "/" || path === "/index.html") return send(res, join(here, "public/index.html"));
@@ -84,9 +89,20 @@ export async function startDemo(options = {}) {
     http.listen(options.port ?? 8080, host, resolve);
   });
   const port = http.address().port;
-  const url = `http://${host}:${port}/`;
+  const url = `${options.tls ? "https" : "http"}://${host}:${port}/`;
 
-  const bot = await Peer.connect(`ws://${host}:${port}/signal`);
+  // The bot joins through the same server. Over TLS it trusts exactly the demo's certificate (pinned, so a
+  // self-signed one works and the name it was issued for does not matter: the bot dials an address, not a name).
+  const botUrl = `${options.tls ? "wss" : "ws"}://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}/signal`;
+  const tls = options.tls;
+  const PinnedWebSocket = tls
+    ? class extends WebSocket {
+        constructor(address) {
+          super(address, { ca: tls.cert, checkServerIdentity: () => undefined });
+        }
+      }
+    : undefined;
+  const bot = await Peer.connect(botUrl, PinnedWebSocket ? { signal: { WebSocket: PinnedWebSocket } } : {});
   const room = await bot.join(roomName, { metadata: { name: "echo & record bot" } });
   await room.openChannel("chat");
   room.on("member-joined", (m) => log(`joined: ${m.id.slice(0, 8)}`));

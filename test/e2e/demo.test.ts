@@ -13,6 +13,20 @@ import { hasTool } from "../helpers/require-tool.js";
 
 const artifacts = fileURLToPath(new URL("../../test-results/", import.meta.url));
 
+type Watched = { cameraTracks: MediaStreamTrack[] };
+
+/** Runs in the page before its scripts: keeps every track getUserMedia hands out, to check they are stopped. */
+function watchCameraTracks(): void {
+  const w = window as unknown as Watched;
+  w.cameraTracks = [];
+  const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = async (constraints) => {
+    const stream = await original(constraints);
+    w.cameraTracks.push(...stream.getTracks());
+    return stream;
+  };
+}
+
 describe.skipIf(!hasTool("chromium") || !hasTool("ffmpeg"))("the demo", () => {
   let demo: { url: string; close(): Promise<void> };
   const logs: string[] = [];
@@ -28,9 +42,10 @@ describe.skipIf(!hasTool("chromium") || !hasTool("ffmpeg"))("the demo", () => {
   });
   afterAll(() => demo?.close());
 
-  it("echoes the camera back, answers the chat, and records the call", async () => {
+  it("echoes the camera back, answers the chat, records the call, and stops the camera on Leave", async () => {
     const page = await (await (await launchChromium()).newContext()).newPage();
     page.on("pageerror", (err) => console.error("page error:", err));
+    await page.addInitScript(watchCameraTracks);
     await page.goto(demo.url);
     await page.click("#join-button");
     await expect.poll(() => page.textContent("#status"), { timeout: 20_000 }).toMatch(/in room "demo"/);
@@ -56,6 +71,11 @@ describe.skipIf(!hasTool("chromium") || !hasTool("ffmpeg"))("the demo", () => {
     writeFileSync(join(artifacts, "demo.png"), await page.screenshot({ fullPage: true }));
 
     await page.click("#leave-button");
+    // The camera and microphone are released: every track getUserMedia gave the page has ended, no preview is left.
+    const tracks = () => page.evaluate(() => (window as unknown as Watched).cameraTracks.map((t) => t.readyState));
+    expect((await tracks()).length).toBe(2);
+    await expect.poll(tracks, { timeout: 5000 }).toEqual(["ended", "ended"]);
+    expect(await page.$eval("#local", (v) => (v as HTMLVideoElement).srcObject)).toBeNull();
     await expect.poll(() => page.$$eval("#recordings a", (as) => as.length), { timeout: 20_000 }).toBeGreaterThan(0);
     const href = await page.$eval("#recordings a", (a) => (a as HTMLAnchorElement).href);
     const body = Buffer.from(await (await fetch(href)).arrayBuffer());
@@ -70,6 +90,52 @@ describe.skipIf(!hasTool("chromium") || !hasTool("ffmpeg"))("the demo", () => {
     expect(probe.streams.find((s) => s.codec_name === "vp8")?.width).toBe(640);
     expect(Number(probe.format.duration)).toBeGreaterThan(2);
     expect(logs.some((l) => /recording finalized/.test(l))).toBe(true);
+    await page.close();
+  });
+});
+
+describe.skipIf(!hasTool("chromium"))("the demo over https (PARLEY_TLS=self-signed)", () => {
+  let demo: { url: string; close(): Promise<void> };
+
+  beforeAll(async () => {
+    const { startDemo } = await import("../../examples/demo/server.mjs");
+    const { demoTls } = await import("../../examples/demo/tls.mjs");
+    const tls = await demoTls({ PARLEY_TLS: "self-signed" }, "127.0.0.1");
+    demo = await startDemo({
+      port: 0,
+      turnPort: await freePort(),
+      recordings: mkdtempSync(join(tmpdir(), "parley-demo-tls-")),
+      log: () => {},
+      ...(tls ? { tls } : {}),
+    });
+  });
+  afterAll(() => demo?.close());
+
+  it("serves a secure page whose camera works, and signalling over wss", async () => {
+    expect(demo.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/$/);
+    // A visitor accepts the self-signed certificate once; ignoreHTTPSErrors is that click.
+    const page = await (await (await launchChromium()).newContext({ ignoreHTTPSErrors: true })).newPage();
+    page.on("pageerror", (err) => console.error("page error:", err));
+    await page.goto(demo.url);
+    expect(await page.evaluate(() => window.isSecureContext && location.protocol)).toBe("https:");
+    await page.click("#join-button");
+    await expect.poll(() => page.textContent("#status"), { timeout: 20_000 }).toMatch(/in room "demo"/);
+    await expect.poll(() => page.isEnabled("#send"), { timeout: 20_000 }).toBe(true);
+    await page.fill("#message", "over tls");
+    await page.click("#send");
+    await expect.poll(() => page.textContent("#chat"), { timeout: 10_000 }).toContain("bot: echo: over tls");
+    // Plain ws:// to the https port is refused: the signalling really is behind TLS.
+    const plain = await page.evaluate(
+      (port) =>
+        new Promise<string>((resolve) => {
+          const ws = new WebSocket(`ws://127.0.0.1:${port}/signal`);
+          ws.onopen = () => resolve("open");
+          ws.onerror = () => resolve("error");
+        }),
+      new URL(demo.url).port,
+    );
+    expect(plain).toBe("error");
+    await page.click("#leave-button");
     await page.close();
   });
 });

@@ -1,10 +1,14 @@
 // parley-signal run as an operator runs it: flags, tokens, TURN credentials, /healthz, clean shutdown, and precise
 // refusals of bad command lines.
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { SignalClient, signToken } from "@parley/signal";
 import { describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { selfSignedCert } from "../helpers/parley-turn.js";
 import { freePort } from "../helpers/ports.js";
 import { runProgram, startProgram } from "../helpers/programs.js";
+import { hasTool } from "../helpers/require-tool.js";
 
 const cli = fileURLToPath(new URL("../../packages/signal/dist/cli/signal-server.js", import.meta.url));
 
@@ -48,7 +52,49 @@ describe("parley-signal", () => {
     expect(await new Promise((resolve) => program.process.once("exit", resolve))).toBe(0);
   });
 
+  it.skipIf(!hasTool("openssl"))(
+    "serves wss:// with --cert and --key, and plain ws:// to that port fails",
+    async () => {
+      const { cert, key } = selfSignedCert();
+      const port = await freePort();
+      const program = await startProgram({
+        name: "parley-signal",
+        command: process.execPath,
+        args: [cli, "--port", String(port), "--host", "127.0.0.1", "--cert", cert, "--key", key],
+        readyLine: /ready on wss:\/\/127\.0\.0\.1:\d+\//,
+      });
+      // A client that trusts exactly this certificate (what an operator's own CA would give).
+      const ca = readFileSync(cert);
+      class TrustingWebSocket extends WebSocket {
+        constructor(url: string) {
+          super(url, { ca, checkServerIdentity: () => undefined });
+        }
+      }
+      const client = await SignalClient.connect(`wss://127.0.0.1:${port}/`, {
+        WebSocket: TrustingWebSocket,
+        reconnect: false,
+      });
+      expect(client.sessionId).toMatch(/\w/);
+      client.close();
+      // An unverified certificate is refused by default, as it should be.
+      await expect(SignalClient.connect(`wss://127.0.0.1:${port}/`, { reconnect: false })).rejects.toMatchObject({
+        code: "CONNECT_FAILED",
+      });
+      await expect(
+        SignalClient.connect(`ws://127.0.0.1:${port}/`, { WebSocket: TrustingWebSocket, reconnect: false }),
+      ).rejects.toMatchObject({ code: "CONNECT_FAILED" });
+      await program.stop();
+    },
+  );
+
   const refusals: Array<[string[], RegExp]> = [
+    [["--cert", "server.pem"], /--cert needs --key/],
+    [["--key", "server.key"], /--key needs --cert/],
+    [["--cert", "/nonexistent/cert.pem", "--key", "/nonexistent/key.pem"], /--cert \/nonexistent\/cert\.pem: ENOENT/],
+    [
+      ["--cert", fileURLToPath(import.meta.url), "--key", fileURLToPath(import.meta.url)],
+      /--cert\/--key: .*PEM|no start line/,
+    ],
     [["--port", "http"], /--port must be an integer from 0 to 65535, got "http"/],
     [["--turn-url", "turn:x:3478"], /--turn-url needs --turn-secret/],
     [["--turn-secret", "s", "--turn-url", "http://x"], /--turn-url "http:\/\/x" is not a/],
