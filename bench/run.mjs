@@ -19,6 +19,10 @@ const benches = [
     measures: "data channel setup time and MB/s, RSS and CPU per idle connection, werift (patched) vs @roamhq/wrtc",
   },
   {
+    file: "offline-join.mjs",
+    measures: "setup on a host without internet: werift as published vs @parley/werift; Parley join → channel open",
+  },
+  {
     file: "recordings-per-core.mjs",
     measures: "concurrent ~1 Mbps VP8 + Opus streams one process records in real time without frame loss",
   },

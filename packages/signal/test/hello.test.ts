@@ -38,6 +38,34 @@ describe("hello/welcome", () => {
     expect(err).toMatchObject({ code: "CONNECT_FAILED" });
   });
 
+  it("rejects connect() with CONNECT_FAILED for port 1, which Node 22+'s WebSocket refuses within a microtask", async () => {
+    // The Fetch standard's "bad port" list: undici fails such a socket before any handler set after an await could
+    // see it; the client used to wait forever (and `parley` exited 0 with no word on Node 22 and 24).
+    const err = await SignalClient.connect("ws://127.0.0.1:1/", { reconnect: false }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "CONNECT_FAILED" });
+  });
+
+  it("rejects connect() with CONNECT_FAILED for any WebSocket that fails right after its constructor", async () => {
+    class FailsAtOnce {
+      readyState = 0;
+      onopen: (() => void) | null = null;
+      onerror: ((ev: unknown) => void) | null = null;
+      onclose: ((ev: { code: number; reason: string }) => void) | null = null;
+      onmessage = null;
+      constructor() {
+        queueMicrotask(() => {
+          this.readyState = 3;
+          this.onerror?.({});
+          this.onclose?.({ code: 1006, reason: "" });
+        });
+      }
+      send() {}
+      close() {}
+    }
+    const err = await SignalClient.connect(url, { WebSocket: FailsAtOnce, reconnect: false }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "CONNECT_FAILED", message: `cannot open WebSocket to ${url}` });
+  });
+
   it("refuses an unsupported protocol version with UNSUPPORTED_VERSION naming both versions", async () => {
     const err = await SignalClient.connect(url, { version: 99 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SignalError);

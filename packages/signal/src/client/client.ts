@@ -15,7 +15,7 @@ import {
   type Welcome,
 } from "../protocol/messages.js";
 import { backoffDelay, type ReconnectOptions } from "./backoff.js";
-import { openSocket, type Socket, type WebSocketConstructor } from "./socket.js";
+import { type OpenFailure, openSocket, type Socket, type WebSocketConstructor } from "./socket.js";
 
 export interface SignalClientOptions {
   token?: string;
@@ -188,17 +188,22 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
   // ---- connection -------------------------------------------------------------------------------------------------
 
   private async open(): Promise<void> {
-    const socket = await openSocket(this.url, this.options.WebSocket);
-    this.socket = socket;
-    await new Promise<void>((resolve, reject) => {
-      socket.onopen = () => resolve();
-      socket.onerror = () =>
-        reject(new SignalError(SignalErrorCode.ConnectFailed, `cannot open WebSocket to ${this.url}`));
-      socket.onclose = (ev) =>
-        reject(
-          new SignalError(SignalErrorCode.ConnectFailed, `WebSocket to ${this.url} closed (${ev.code}) while opening`),
-        );
-    });
+    let socket: Socket;
+    try {
+      socket = await openSocket(this.url, this.options.WebSocket, (created) => {
+        this.socket = created;
+      });
+    } catch (err) {
+      const failure = err as OpenFailure | Error;
+      throw new SignalError(
+        SignalErrorCode.ConnectFailed,
+        failure instanceof Error
+          ? `cannot open WebSocket to ${this.url}: ${failure.message}`
+          : failure.kind === "close"
+            ? `WebSocket to ${this.url} closed (${failure.code}) while opening`
+            : `cannot open WebSocket to ${this.url}`,
+      );
+    }
     socket.onmessage = (ev) => {
       if (socket === this.socket) this.onText(String(ev.data));
     };
