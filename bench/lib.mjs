@@ -2,6 +2,7 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { performance } from "node:perf_hooks";
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -92,3 +93,35 @@ export function answerRssRequests() {
     console.log(`rss ${Math.round(process.memoryUsage().rss / 1024)}`);
   });
 }
+
+/**
+ * Parley's join() → channel open through a signalling server on loopback, what a bot author sees: one member is in
+ * the room with a channel open, the second joins, and the clock stops when the channel is open on its side. Takes
+ * the packages' modules, so a bench can measure the workspace's or an npm-installed copy. Returns each round in ms.
+ */
+export async function parleyJoinToOpen({ Peer, createSignalServer }, { rounds = 5, rtc } = {}) {
+  const server = createSignalServer();
+  const url = `ws://127.0.0.1:${await server.listen(0)}`;
+  const options = rtc ? { rtc } : {};
+  const times = [];
+  for (let i = 0; i < rounds; i++) {
+    const a = await Peer.connect(url, options);
+    const b = await Peer.connect(url, options);
+    const ra = await a.join(`r${i}`, { receive: { audio: false, video: false } });
+    await ra.openChannel("bench");
+    const t0 = performance.now();
+    const rb = await b.join(`r${i}`, { receive: { audio: false, video: false } });
+    await new Promise((resolve) => {
+      const check = () =>
+        rb.members.get(a.id)?.channel("bench")?.readyState === "open" ? resolve() : setTimeout(check, 1);
+      check();
+    });
+    times.push(performance.now() - t0);
+    await a.close();
+    await b.close();
+  }
+  await server.close();
+  return times;
+}
+
+export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

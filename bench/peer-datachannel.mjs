@@ -4,8 +4,7 @@
 // same run; plus Parley's whole path from join() to an open channel through a real signalling server.
 // Env: BENCH_SETUPS (10), BENCH_MB (32), BENCH_PAIRS (40).
 import { spawnSync } from "node:child_process";
-import { performance } from "node:perf_hooks";
-import { report } from "./lib.mjs";
+import { median, parleyJoinToOpen, report } from "./lib.mjs";
 
 const here = new URL(".", import.meta.url).pathname;
 
@@ -20,38 +19,15 @@ function stack(name) {
   return JSON.parse(line);
 }
 
-/** join() → channel open, through a signalling server on loopback: what a bot author sees. */
-async function parleyJoinToOpen(rounds = 5) {
-  const { createSignalServer } = await import("@parley/signal");
-  const { Peer } = await import("@parley/peer");
-  const server = createSignalServer();
-  const url = `ws://127.0.0.1:${await server.listen(0)}`;
-  const rtc = { iceUseIpv6: false, iceAdditionalHostAddresses: ["127.0.0.1"] };
-  const times = [];
-  for (let i = 0; i < rounds; i++) {
-    const a = await Peer.connect(url, { rtc });
-    const b = await Peer.connect(url, { rtc });
-    const ra = await a.join(`r${i}`, { receive: { audio: false, video: false } });
-    await ra.openChannel("bench");
-    const t0 = performance.now();
-    const rb = await b.join(`r${i}`, { receive: { audio: false, video: false } });
-    await new Promise((resolve) => {
-      const check = () =>
-        rb.members.get(a.id)?.channel("bench")?.readyState === "open" ? resolve() : setTimeout(check, 1);
-      check();
-    });
-    times.push(performance.now() - t0);
-    await a.close();
-    await b.close();
-  }
-  await server.close();
-  times.sort((x, y) => x - y);
-  return times[Math.floor(times.length / 2)];
-}
-
 const werift = stack("werift");
 const wrtc = stack("wrtc");
-const joinToOpenMs = await parleyJoinToOpen();
+// Loopback host candidates only (tests and benches stay on the machine).
+const joinToOpenMs = median(
+  await parleyJoinToOpen(
+    { ...(await import("@parley/peer")), ...(await import("@parley/signal")) },
+    { rtc: { iceUseIpv6: false, iceAdditionalHostAddresses: ["127.0.0.1"] } },
+  ),
+);
 const r = (x) => Number(x.toFixed(2));
 report(
   "peer-datachannel",

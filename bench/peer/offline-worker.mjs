@@ -6,10 +6,10 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
+import { median, parleyJoinToOpen } from "../lib.mjs";
 
 const [mode, target] = process.argv.slice(2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function weriftSetup(module) {
   const { RTCPeerConnection } = await import(pathToFileURL(module).href);
@@ -41,33 +41,16 @@ function gathered(pc) {
   });
 }
 
-async function parleyJoin(dir, round) {
+/** The @parley/peer and @parley/signal that `dir`'s node_modules resolve (the workspace's, or an npm install's). */
+async function packagesOf(dir) {
   const require = createRequire(join(dir, "package.json"));
-  const { Peer } = await import(pathToFileURL(require.resolve("@parley/peer")).href);
-  const { createSignalServer } = await import(pathToFileURL(require.resolve("@parley/signal")).href);
-  const server = createSignalServer();
-  const url = `ws://127.0.0.1:${await server.listen(0)}`;
-  // Default ICE settings, as a user's bot has them: what matters here is what the stack does with no ICE servers.
-  const a = await Peer.connect(url);
-  const b = await Peer.connect(url);
-  const ra = await a.join(`r${round}`, { receive: { audio: false, video: false } });
-  await ra.openChannel("bench");
-  const t0 = performance.now();
-  const rb = await b.join(`r${round}`, { receive: { audio: false, video: false } });
-  await new Promise((resolve) => {
-    const check = () =>
-      rb.members.get(a.id)?.channel("bench")?.readyState === "open" ? resolve() : setTimeout(check, 1);
-    check();
-  });
-  const ms = performance.now() - t0;
-  await a.close();
-  await b.close();
-  await server.close();
-  return ms;
+  const load = (name) => import(pathToFileURL(require.resolve(name)).href);
+  return { ...(await load("@parley/peer")), ...(await load("@parley/signal")) };
 }
 
-const times = [];
-for (let i = 0; i < ROUNDS; i++)
-  times.push(mode === "werift" ? await weriftSetup(target) : await parleyJoin(target, i));
+let times = [];
+// Parley with default ICE settings, as a user's bot has them: what matters is what the stack does with no ICE servers.
+if (mode === "parley") times = await parleyJoinToOpen(await packagesOf(target), { rounds: ROUNDS });
+else for (let i = 0; i < ROUNDS; i++) times.push(await weriftSetup(target));
 console.log(JSON.stringify({ mode, target, medianMs: median(times), times }));
 process.exit(0);
