@@ -74,6 +74,13 @@ describe.skipIf(!run)("turnutils_uclient against parley-turn (static users, real
     expectPassed(await uclient(["-t", "-s", "-p", String(port)]), 2 * 10 * 170);
   });
 
+  it("serves 30 and 40 TCP clients from one address at once (-t -m 30/40), as coturn does", async () => {
+    // Each client's first Allocate draws a 401. Those used to spend the per-address failed-auth budget, so the
+    // clients past it never got their challenge and uclient hung, every time (users behind one NAT alike).
+    expectPassed(await uclient(["-t", "-p", String(port)], 10, 30), 30 * 10 * 170); // -m N runs N sessions
+    expectPassed(await uclient(["-t", "-p", String(port)], 10, 40), 40 * 10 * 170);
+  });
+
   it("relays over TLS (-t -S)", async () => {
     expectPassed(await uclient(["-t", "-S", "-p", String(tlsPort)]), 2 * 10 * 170);
   });

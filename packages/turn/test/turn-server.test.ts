@@ -254,23 +254,73 @@ describe("malformed and hostile requests", () => {
     expect(decodeErrorCode(res.get(AttributeType.ErrorCode)!).code).toBe(438);
   });
 
-  it("stops answering a flood of unauthenticated requests from one address, and keeps its memory flat", async () => {
-    const s = await server({ unauthenticatedRate: 20 });
+  /** A UDP socket on 127.0.0.1 that counts and keeps what the server answers. */
+  async function udpProbe() {
     const socket = createSocket("udp4");
     cleanup.push(() => socket.close());
-    let answers = 0;
-    socket.on("message", () => answers++);
+    const answers: Buffer[] = [];
+    socket.on("message", (m) => answers.push(m));
     await new Promise<void>((r) => socket.bind(0, "127.0.0.1", () => r()));
-    for (let i = 0; i < 200; i++) {
-      const req = new MessageBuilder(StunMethod.Allocate, StunClass.Request, randomBytes(12))
-        .add(AttributeType.RequestedTransport, Buffer.from([17, 0, 0, 0]))
-        .build();
-      socket.send(req, s.addresses[0]!.port, "127.0.0.1");
+    return { socket, answers };
+  }
+  const allocate = () =>
+    new MessageBuilder(StunMethod.Allocate, StunClass.Request, randomBytes(12)).add(
+      AttributeType.RequestedTransport,
+      Buffer.from([17, 0, 0, 0]),
+    );
+
+  it("answers every first request (no MESSAGE-INTEGRITY) from one address, however many, and keeps no state", async () => {
+    // 30 TCP clients behind one NAT (coturn's uclient -t -m 30) hung when these 401s spent a per-address budget.
+    const s = await server({ authFailureRate: 20 });
+    const { socket, answers } = await udpProbe();
+    for (let i = 0; i < 200; i++) socket.send(allocate().build(), s.addresses[0]!.port, "127.0.0.1");
+    await expect.poll(() => answers.length, { timeout: 3000 }).toBe(200);
+    expect(answers.every((a) => decodeErrorCode(decodeMessage(a).get(AttributeType.ErrorCode)!).code === 401)).toBe(
+      true,
+    );
+    expect(s.counters.rateLimited).toBe(0);
+    expect(s.allocationCount).toBe(0);
+  });
+
+  it("drops wrong credentials from one address past authFailureRate, while that address's honest clients still get in", async () => {
+    const s = await server({ authFailureRate: 20 });
+    const port = s.addresses[0]!.port;
+    const { socket, answers } = await udpProbe();
+    socket.send(allocate().build(), port, "127.0.0.1");
+    await expect.poll(() => answers.length).toBe(1);
+    const nonce = decodeMessage(answers[0]!).get(AttributeType.Nonce)!;
+    const wrong = longTermKey("alice", "north.gov", "not-the-password");
+    for (let i = 0; i < 60; i++) {
+      const req = allocate()
+        .add(AttributeType.Username, Buffer.from("alice"))
+        .add(AttributeType.Realm, Buffer.from("north.gov"))
+        .add(AttributeType.Nonce, nonce)
+        .build({ integrityKey: wrong });
+      socket.send(req, port, "127.0.0.1");
     }
     await new Promise((r) => setTimeout(r, 300));
-    expect(answers).toBeLessThanOrEqual(20);
-    expect(s.counters.rateLimited).toBeGreaterThan(0);
-    expect(s.allocationCount).toBe(0);
+    expect(answers.length - 1).toBe(20); // the budget's worth of 401s, the rest dropped unanswered
+    expect(s.counters.rateLimited).toBe(40);
+    // The same address, in the same second: a first request is answered and right credentials allocate.
+    socket.send(allocate().build(), port, "127.0.0.1");
+    await expect.poll(() => answers.length).toBe(22);
+    const honest = await client(s);
+    await expect(honest.allocate()).resolves.toBeDefined();
+  });
+
+  it("answers a stale nonce with 438 without spending the budget (what long-lived clients send once per nonce)", async () => {
+    const s = await server({ authFailureRate: 1 });
+    const { socket, answers } = await udpProbe();
+    for (let i = 0; i < 10; i++) {
+      const req = allocate()
+        .add(AttributeType.Username, Buffer.from("alice"))
+        .add(AttributeType.Realm, Buffer.from("north.gov"))
+        .add(AttributeType.Nonce, Buffer.from("obMatJos2gAAA1.forgedforgedforgedforged"))
+        .build({ integrityKey: longTermKey("alice", "north.gov", "secret") });
+      socket.send(req, s.addresses[0]!.port, "127.0.0.1");
+    }
+    await expect.poll(() => answers.length, { timeout: 3000 }).toBe(10);
+    expect(s.counters.rateLimited).toBe(0);
   });
 });
 

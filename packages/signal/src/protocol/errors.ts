@@ -19,6 +19,8 @@ export const SignalErrorCode = {
   ConnectFailed: "CONNECT_FAILED",
   QueueFull: "QUEUE_FULL",
   Overloaded: "OVERLOADED",
+  /** Local, never on the wire: createSignalServer was given an option it cannot use. */
+  InvalidOption: "INVALID_OPTION",
 } as const;
 export type SignalErrorCode = (typeof SignalErrorCode)[keyof typeof SignalErrorCode];
 

@@ -17,6 +17,7 @@ import {
   type ServerMessage,
 } from "../protocol/messages.js";
 import { type Authenticate, type Grant, mayJoin, openAccess, tokenAuthenticator } from "./auth.js";
+import { validateOptions } from "./options.js";
 import { TokenBucket } from "./rate-limit.js";
 import { MemoryRoomStore, type RoomStore } from "./rooms.js";
 import { SendBatcher } from "./send-batcher.js";
@@ -112,6 +113,7 @@ export class SignalServer {
   private closing = false;
 
   constructor(private readonly options: SignalServerOptions = {}) {
+    validateOptions(options);
     this.limits = {
       maxMessageBytes: options.maxMessageBytes ?? 64 * 1024,
       messagesPerSecond: options.messagesPerSecond ?? 50,

@@ -24,6 +24,8 @@ const USAGE = `Usage: parley-turn [coturn turnserver flags]
       --denied-peer-ip R / --allowed-peer-ip R   peer ranges (a.b.c.d, a-b, CIDR)
       --allow-loopback-peers  permit 127.0.0.0/8 and ::1 peers
   -q, --user-quota N  -Q, --total-quota N  -s, --max-bps N  --max-allocate-lifetime S  --stale-nonce[=S]
+      --auth-failure-rate N   wrong-credential requests per second per client address before they are dropped
+                              (default 50, 0 = no limit; first requests and stale nonces are always answered)
   -f, --fingerprint   -v/-V verbose   --log-file F|stdout   -c turnserver.conf   -n (no config file)
       --no-udp --no-tcp --no-tls   --mobility
   -h, --help   --version

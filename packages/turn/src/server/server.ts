@@ -38,6 +38,7 @@ import {
 import { answerBinding } from "./binding.js";
 import type { ClientLink } from "./client-link.js";
 import { NonceIssuer } from "./nonce.js";
+import { validateOptions } from "./options.js";
 import { PeerPolicy, type PeerPolicyOptions } from "./peer-policy.js";
 import { RelayPorts } from "./relay-ports.js";
 import { errorResponse } from "./responses.js";
@@ -93,8 +94,12 @@ export interface TurnServerOptions {
   maxAllocateLifetime?: number;
   /** Nonce lifetime, seconds (coturn's --stale-nonce). Default 600. */
   nonceLifetime?: number;
-  /** Unauthenticated requests per second per client IP before requests are dropped. Default 50. */
-  unauthenticatedRate?: number;
+  /**
+   * Requests with wrong credentials (a MESSAGE-INTEGRITY that does not verify) per second per client IP; past it
+   * they are dropped unanswered. Requests without MESSAGE-INTEGRITY — every honest client's first one — and stale
+   * nonces are answered statelessly and never spend it. Default 50; 0 turns the limit off.
+   */
+  authFailureRate?: number;
   /** SOFTWARE attribute value, or false to send none. */
   software?: string | false;
   /** Always add FINGERPRINT to responses (coturn's -f); otherwise only when the request had one. */
@@ -192,6 +197,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
 
   constructor(private readonly options: TurnServerOptions = {}) {
     super();
+    validateOptions(options);
     this.software = options.software === false ? undefined : (options.software ?? "Parley TURN");
     this.realm = options.realm ?? "parley";
     this.nonces = new NonceIssuer(options.nonceLifetime ?? 600);
@@ -472,7 +478,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
       });
     }
     const auth = await this.authenticate(msg, link, fingerprint);
-    if (auth === null) return undefined; // over the unauthenticated rate: dropped unanswered
+    if (auth === null) return undefined; // over the failed-authentication budget: dropped unanswered
     if (Buffer.isBuffer(auth)) return auth;
     const reply: Reply = { key: auth.key, sha256: auth.sha256, fingerprint };
     switch (msg.method) {
@@ -514,10 +520,10 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     };
     if (this.options.noAuth) return { username: "anonymous", key: undefined, sha256: false };
     const sha256 = msg.integritySha256Offset !== -1;
-    if (msg.integrityOffset === -1 && !sha256) {
-      if (!this.admitUnauthenticated(link.remoteAddress)) return null;
-      return challenge(ErrorCode.Unauthorized, "authentication required");
-    }
+    // The first request of every honest client carries no MESSAGE-INTEGRITY. Its 401 is stateless (the nonce is an
+    // HMAC) and costs no more than the request, so it is always answered: counting it against a per-address budget
+    // hung 30 TCP clients behind one address, and let a spoofer silence a victim's challenges over UDP.
+    if (msg.integrityOffset === -1 && !sha256) return challenge(ErrorCode.Unauthorized, "authentication required");
     const usernameBuf = msg.get(AttributeType.Username);
     const realmBuf = msg.get(AttributeType.Realm);
     const nonceBuf = msg.get(AttributeType.Nonce);
@@ -530,10 +536,9 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
       return this.refuse(msg, link, ErrorCode.BadRequest, "USERNAME, REALM or NONCE too long", { fingerprint });
     }
     const nonceState = this.nonces.check(nonceBuf.toString("utf8"), link.remoteAddress);
-    if (nonceState !== "ok") {
-      if (!this.admitUnauthenticated(link.remoteAddress)) return null;
+    // A stale nonce is what every long-lived honest client sends once per nonce lifetime: answered, not counted.
+    if (nonceState !== "ok")
       return challenge(ErrorCode.StaleNonce, nonceState === "stale" ? "nonce expired" : "nonce not issued here");
-    }
     // RFC 8489 §9.2.4: a client using SHA-256 names its PASSWORD-ALGORITHM and echoes our PASSWORD-ALGORITHMS, so
     // an attacker who stripped SHA-256 from the offer is caught. MD5-only (RFC 5389) clients send neither.
     const chosen = msg.get(AttributeType.PasswordAlgorithm);
@@ -560,14 +565,16 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     const keys = realm === this.realm ? await this.authenticateUser(username, realm, sha256 ? "sha256" : "md5") : [];
     const key = keys.find((k) => (sha256 ? integritySha256Matches(msg, k) : integrityMatches(msg, k)));
     if (!key) {
-      if (!this.admitUnauthenticated(link.remoteAddress)) return null;
+      if (!this.admitAuthFailure(link.remoteAddress)) return null;
       return challenge(ErrorCode.Unauthorized, keys.length ? "wrong credentials" : "unknown user or realm");
     }
     return { username, key, sha256 };
   }
 
-  /** A per-IP budget for requests that fail authentication; past it they are dropped unanswered. */
-  private admitUnauthenticated(address: string): boolean {
+  /** A per-IP budget for requests whose credentials fail to verify; past it they are dropped unanswered. */
+  private admitAuthFailure(address: string): boolean {
+    const limit = this.options.authFailureRate ?? 50;
+    if (limit === 0) return true;
     const now = Date.now();
     let entry = this.rate.get(address);
     if (!entry || now - entry.windowStart >= 1000) {
@@ -575,7 +582,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
       entry = { windowStart: now, count: 0 };
       this.rate.set(address, entry);
     }
-    if (++entry.count <= (this.options.unauthenticatedRate ?? 50)) return true;
+    if (++entry.count <= limit) return true;
     this.counters.rateLimited++;
     return false;
   }
