@@ -205,6 +205,37 @@ describe("peer policy", () => {
     expect((await failure(c.createPermission("10.9.9.9")))?.stunCode).toBe(403);
     expect((await failure(c.createPermission("198.51.100.7")))?.stunCode).toBe(403);
   });
+
+  it("never relays into its own listeners, even with loopback peers allowed", async () => {
+    const s = await server(); // allowLoopback: true, listening on 127.0.0.1
+    const own = s.addresses[0]!;
+    const c = await client(s);
+    await c.allocate();
+    // The address is a permitted loopback peer; the server's own port on it is not.
+    await expect(c.createPermission("127.0.0.1")).resolves.toBeUndefined();
+    const bind = await failure(c.bindChannel({ address: "127.0.0.1", port: own.port }));
+    expect(bind?.stunCode).toBe(403);
+    expect(bind?.message).toMatch(/this TURN server's listener/);
+    const dropped = s.counters.relayDropped;
+    const relayed = s.counters.relayedToPeer;
+    c.send({ address: "127.0.0.1", port: own.port }, Buffer.from("into the server itself"));
+    await expect.poll(() => s.counters.relayDropped).toBe(dropped + 1);
+    expect(s.counters.relayedToPeer).toBe(relayed);
+    // Any other port on the same address is an ordinary loopback peer.
+    await expect(c.bindChannel({ address: "127.0.0.1", port: own.port + 1 })).resolves.toBeGreaterThanOrEqual(0x4000);
+  });
+
+  it("counts ChannelBind's permission against the 1,024-permission cap, like CreatePermission's", async () => {
+    const s = await server();
+    const c = await client(s);
+    await c.allocate();
+    const peers = Array.from({ length: 1024 }, (_, i) => `127.1.${i >> 8}.${i & 255}`);
+    for (let i = 0; i < peers.length; i += 16) await c.createPermission(...peers.slice(i, i + 16));
+    expect((await failure(c.createPermission("127.2.0.1")))?.stunCode).toBe(508);
+    expect((await failure(c.bindChannel({ address: "127.2.0.1", port: 5000 })))?.stunCode).toBe(508);
+    // A channel to a peer that already has a permission needs no new one.
+    await expect(c.bindChannel({ address: peers[0]!, port: 5000 })).resolves.toBeGreaterThanOrEqual(0x4000);
+  });
 });
 
 describe("malformed and hostile requests", () => {

@@ -184,6 +184,8 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
   /** Allocates still binding their relay port, by 5-tuple → transaction id, so a retransmission is not a new one. */
   private readonly allocating = new Map<string, string>();
   private readonly rate = new Map<string, { windowStart: number; count: number }>();
+  /** The server's own listening endpoints ("ip|port"; "*|port" for a wildcard address): never a relay target. */
+  private readonly ownEndpoints = new Set<string>();
   private readonly nonces: NonceIssuer;
   private readonly policy: PeerPolicy;
   private readonly ports: RelayPorts;
@@ -248,6 +250,10 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     } catch (err) {
       await this.close();
       throw err;
+    }
+    for (const { address, port: bound } of this.addresses) {
+      const wildcard = address === "0.0.0.0" || address === "::";
+      this.ownEndpoints.add(`${wildcard ? "*" : address}|${bound}`);
     }
     this.sweepTimer = setInterval(() => this.sweep(), 1000);
     this.sweepTimer.unref();
@@ -855,7 +861,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     if (peers.length === 0) return this.refuse(msg, link, ErrorCode.BadRequest, "no XOR-PEER-ADDRESS", reply);
     // RFC 8656 §9.2: all or nothing; a forbidden peer fails the whole request.
     for (const peer of peers) {
-      const denied = this.peerDenied(peer, allocation);
+      const denied = this.peerDenied(peer, allocation, false);
       if (denied) return this.refuse(msg, link, denied.code, denied.reason, reply);
     }
     const now = Date.now();
@@ -903,7 +909,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     } catch (err) {
       return this.refuse(msg, link, ErrorCode.BadRequest, (err as Error).message, reply);
     }
-    const denied = this.peerDenied(peer, allocation);
+    const denied = this.peerDenied(peer, allocation, true);
     if (denied) return this.refuse(msg, link, denied.code, denied.reason, reply);
     const peerKey = `${peer.address}|${peer.port}`;
     const byNumber = allocation.channels.get(channel);
@@ -914,6 +920,10 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     }
     if (!byNumber && allocation.channels.size >= MAX_CHANNELS) {
       return this.refuse(msg, link, ErrorCode.InsufficientCapacity, "no channels left", reply);
+    }
+    // A ChannelBind installs a permission too (RFC 8656 §12), so it counts against the same cap as CreatePermission.
+    if (!allocation.permissions.has(peer.address) && allocation.permissions.size >= MAX_PERMISSIONS) {
+      return this.refuse(msg, link, ErrorCode.InsufficientCapacity, `more than ${MAX_PERMISSIONS} permissions`, reply);
     }
     const now = Date.now();
     const binding = byNumber ?? { channel, peer: { address: peer.address, port: peer.port }, peerKey, expiresAt: 0 };
@@ -939,6 +949,11 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     try {
       peer = decodeXorAddress(peerBuf, msg.transactionId);
     } catch {
+      this.counters.relayDropped++;
+      return;
+    }
+    // The permission (per IP) may cover the server's own address under --allow-loopback-peers; its listeners never.
+    if (this.isOwnEndpoint(peer.address, peer.port)) {
       this.counters.relayDropped++;
       return;
     }
@@ -1009,7 +1024,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     } catch (err) {
       return this.refuse(msg, link, ErrorCode.BadRequest, (err as Error).message, reply);
     }
-    const denied = this.peerDenied(peer, allocation);
+    const denied = this.peerDenied(peer, allocation, true);
     if (denied) return this.refuse(msg, link, denied.code, denied.reason, reply);
     if (!allocation.hasPermission(peer.address, Date.now())) {
       return this.refuse(msg, link, ErrorCode.Forbidden, `no permission for ${peer.address}`, reply);
@@ -1123,9 +1138,21 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     this.tickets.set(allocation.ticket, allocation);
   }
 
-  private peerDenied(peer: TransportAddress, allocation: Allocation): { code: number; reason: string } | undefined {
+  /**
+   * Why `peer` may not be relayed to, or undefined. `withPort` for requests that name a port (ChannelBind, Connect):
+   * the server's own listeners are refused whatever the policy allows — with --allow-loopback-peers the loopback
+   * rule used to run first and let a client relay into the server itself.
+   */
+  private peerDenied(
+    peer: TransportAddress,
+    allocation: Allocation,
+    withPort: boolean,
+  ): { code: number; reason: string } | undefined {
     if (!allocation.relayFor(peer.address)) {
       return { code: ErrorCode.PeerAddressFamilyMismatch, reason: `peer ${peer.address} is not the relay's family` };
+    }
+    if (withPort && this.isOwnEndpoint(peer.address, peer.port)) {
+      return { code: ErrorCode.Forbidden, reason: `${peer.address} port ${peer.port} is this TURN server's listener` };
     }
     const reason = this.policy.check(peer.address);
     if (reason) return { code: ErrorCode.Forbidden, reason };
@@ -1133,6 +1160,12 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
       return { code: ErrorCode.Forbidden, reason: `peer ${peer.address} refused by the permit hook` };
     }
     return undefined;
+  }
+
+  private isOwnEndpoint(address: string, port: number): boolean {
+    if (this.ownEndpoints.has(`*|${port}`)) return true;
+    const plain = address.startsWith("::ffff:") ? address.slice(7) : address;
+    return this.ownEndpoints.has(`${plain}|${port}`);
   }
 
   private relayIpFor(family: 4 | 6): string | undefined {
