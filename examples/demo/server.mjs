@@ -42,8 +42,9 @@ export async function startDemo(options = {}) {
     listeningIps: [host],
     listeningPort: options.turnPort ?? 3478,
     authSecrets: [secret],
-    // The demo runs on one machine: relaying between local addresses is what it is for.
-    peerPolicy: { allowLoopback: true },
+    // The demo runs on one machine or a local network: relaying between local and private addresses is what it is
+    // for. A TURN server facing the internet keeps both refused (the default).
+    peerPolicy: { allowLoopback: true, allowPrivate: true },
   }).listen();
   const turnPort = turn.addresses[0].port;
   const signal = createSignalServer({

@@ -38,6 +38,7 @@ const flags = {
   "denied-peer-ip": { type: "string", multiple: true },
   "allowed-peer-ip": { type: "string", multiple: true },
   "allow-loopback-peers": { type: "boolean" },
+  "allow-private-peers": { type: "boolean" },
   "user-quota": { type: "string", short: "q" },
   "total-quota": { type: "string", short: "Q" },
   "max-bps": { type: "string", short: "s" },
@@ -166,6 +167,7 @@ export function parseCli(argv: string[]): CliConfig {
       authSecrets: values["use-auth-secret"] ? (values["static-auth-secret"] ?? []) : [],
       peerPolicy: {
         allowLoopback: values["allow-loopback-peers"] ?? false,
+        allowPrivate: values["allow-private-peers"] ?? false,
         denied: values["denied-peer-ip"] ?? [],
         allowed: values["allowed-peer-ip"] ?? [],
       },

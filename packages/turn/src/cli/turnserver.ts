@@ -23,6 +23,8 @@ const USAGE = `Usage: parley-turn [coturn turnserver flags]
       --cert F --pkey F [--cipher-list L]        TLS
       --denied-peer-ip R / --allowed-peer-ip R   peer ranges (a.b.c.d, a-b, CIDR)
       --allow-loopback-peers  permit 127.0.0.0/8 and ::1 peers
+      --allow-private-peers   permit private and special-purpose ranges (10/8, 172.16/12, 192.168/16, 100.64/10,
+                              fc00::/7 …), refused by default (coturn relays to them by default)
   -q, --user-quota N  -Q, --total-quota N  -s, --max-bps N  --max-allocate-lifetime S  --stale-nonce[=S]
       --auth-failure-rate N   wrong-credential requests per second per client address before they are dropped
                               (default 50, 0 = no limit; first requests and stale nonces are always answered)
@@ -156,6 +158,7 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   for (const a of server.addresses) log(`listening: ${a.transport} ${a.address}:${a.port}`);
+  log(server.peerPolicy);
   log(`realm "${config.server.realm}", ready`);
 
   await new Promise<void>((resolve) => {

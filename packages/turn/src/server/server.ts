@@ -234,6 +234,11 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     return out;
   }
 
+  /** The effective peer policy in one line (the CLI logs it at start). */
+  get peerPolicy(): string {
+    return this.policy.describe();
+  }
+
   get allocationCount(): number {
     return this.allocations.size;
   }
