@@ -26,6 +26,7 @@ describe("parley-turn refuses bad command lines", () => {
     ["a listening address that is not an IP", ["-L", "localhost"], /--listening-ip: "localhost" is not an IP address/],
     ["--use-auth-secret without a secret", ["--use-auth-secret"], /needs at least one --static-auth-secret/],
     ["an inverted port range", ["--min-port=60000", "--max-port=50000"], /--min-port 60000 is above --max-port 50000/],
+    ["a non-numeric auth budget", ["--auth-failure-rate=lots"], /--auth-failure-rate: "lots" is not a whole number/],
   ];
   for (const [name, args, message] of rows) {
     it(`stops on ${name}`, async () => {
@@ -44,6 +45,21 @@ describe("parley-turn refuses bad command lines", () => {
 });
 
 describe("parley-turn accepts coturn's command lines", () => {
+  it("logs the effective peer policy at start: safe by default, and what each flag opened", async () => {
+    const closed = await startParleyTurn(["--user=a:b", "--no-tls"]);
+    expect(closed.program.output()).toMatch(/peer policy: refusing loopback .*private or special-purpose range/);
+    const open = await startParleyTurn([
+      "--user=a:b",
+      "--no-tls",
+      "--allow-loopback-peers",
+      "--allow-private-peers",
+      "--denied-peer-ip=10.9.0.0/16",
+    ]);
+    expect(open.program.output()).toMatch(
+      /peer policy: .*opened by --allow-loopback-peers, --allow-private-peers; denied 10\.9\.0\.0\/16/,
+    );
+  });
+
   it("accepts coturn-internal flags with a one-line notice each", async () => {
     const { program } = await startParleyTurn([
       "--user=a:b",
