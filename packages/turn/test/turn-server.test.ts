@@ -356,6 +356,34 @@ describe("malformed and hostile requests", () => {
   });
 });
 
+describe("TCP/TLS connections that set nothing up", () => {
+  it("are closed after streamSetupTimeoutMs, idle or slow, while connections with an allocation stay", async () => {
+    const s = await server({ streamSetupTimeoutMs: 300 });
+    const port = s.addresses.find((a) => a.transport === "tcp")!.port;
+    const { createConnection } = await import("node:net");
+    const open = (send?: Buffer) =>
+      new Promise<{ closedAfterMs: Promise<number> }>((resolve) => {
+        const t0 = Date.now();
+        const socket = createConnection({ host: "127.0.0.1", port }, () => {
+          if (send) socket.write(send);
+          resolve({ closedAfterMs: new Promise((r) => socket.once("close", () => r(Date.now() - t0))) });
+        });
+        socket.on("error", () => {});
+        cleanup.push(() => socket.destroy());
+      });
+    const idle = await open();
+    // Slow: the first two bytes of a STUN header, and then nothing.
+    const slow = await open(Buffer.from([0x00, 0x03]));
+    const withAllocation = await client(s, "tcp");
+    await withAllocation.allocate();
+    expect(await idle.closedAfterMs).toBeGreaterThanOrEqual(250);
+    expect(await slow.closedAfterMs).toBeLessThan(3000);
+    expect(s.counters.streamsTimedOut).toBe(2);
+    await new Promise((r) => setTimeout(r, 400));
+    await expect(withAllocation.refresh(600)).resolves.toBe(600);
+  });
+});
+
 describe("MESSAGE-INTEGRITY-SHA256 with PASSWORD-ALGORITHMS (RFC 8489 §9.2)", () => {
   it("is what a capable client uses when the server offers it, and responses verify with it", async () => {
     const s = await server();

@@ -42,7 +42,7 @@ export function validateOptions(options: SignalServerOptions): void {
     if (!Array.isArray(turn.urls) || turn.urls.length === 0 || turn.urls.some((u) => !/^(turns?|stun):/.test(u)))
       fail(`turn.urls must be turn:, turns: or stun: URLs, got ${JSON.stringify(turn.urls)}`);
     const ttl = turn.ttlSeconds;
-    if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 60 || ttl > 7 * 86_400))
-      fail(`turn.ttlSeconds must be an integer from 60 to 604800, got ${JSON.stringify(ttl)}`);
+    if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 1 || ttl > 7 * 86_400))
+      fail(`turn.ttlSeconds must be an integer from 1 to 604800, got ${JSON.stringify(ttl)}`);
   }
 }

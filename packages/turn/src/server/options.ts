@@ -15,6 +15,7 @@ const RANGES: ReadonlyArray<readonly [keyof TurnServerOptions, number, number]> 
   ["nonceLifetime", 1, 86_400 * 365],
   ["authFailureRate", 0, 10_000_000],
   ["maxStreamBacklog", 1024, 2 ** 31],
+  ["streamSetupTimeoutMs", 100, 86_400_000],
 ];
 
 const fail = (message: string): never => {

@@ -106,6 +106,11 @@ export interface TurnServerOptions {
   fingerprint?: boolean;
   /** Largest amount of unsent data a TCP/TLS connection may queue before it is closed. Default 1 MiB. */
   maxStreamBacklog?: number;
+  /**
+   * A TCP/TLS connection that has neither an allocation nor became an RFC 6062 data connection this long after it
+   * opened is closed: idle or slow connections must not pile up. Default 30 s.
+   */
+  streamSetupTimeoutMs?: number;
   /** RFC 8016 mobility (coturn's --mobility): an allocation can move to a new 5-tuple with its ticket. */
   mobility?: boolean;
 }
@@ -122,6 +127,8 @@ export interface TurnServerCounters {
   /** Packets dropped for lack of a permission, a bound channel, or bandwidth. */
   relayDropped: number;
   rateLimited: number;
+  /** TCP/TLS connections closed because they set nothing up in time (streamSetupTimeoutMs). */
+  streamsTimedOut: number;
 }
 
 export interface AllocationInfo {
@@ -173,6 +180,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     relayedToClient: 0,
     relayDropped: 0,
     rateLimited: 0,
+    streamsTimedOut: 0,
   };
   private readonly udp: UdpEndpoint[] = [];
   private readonly streams: NetServer[] = [];
@@ -416,8 +424,16 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
         socket.destroy();
       }
     });
+    // Closed unless, by then, it carries an allocation or has become an RFC 6062 data connection.
+    const setupTimer = setTimeout(() => {
+      if (raw !== "no" || this.allocations.get(link.key)?.link === link) return;
+      this.counters.streamsTimedOut++;
+      socket.destroy();
+    }, this.options.streamSetupTimeoutMs ?? 30_000);
+    setupTimer.unref();
     socket.on("error", () => {});
     socket.on("close", () => {
+      clearTimeout(setupTimer);
       this.connections.delete(socket);
       // RFC 8656 §3.1: over TCP/TLS the allocation lives as long as the connection.
       const allocation = this.allocations.get(link.key);
