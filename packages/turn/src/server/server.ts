@@ -530,14 +530,17 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     link: ClientLink,
     fingerprint: boolean,
   ): Promise<Authenticated | Buffer | null> {
-    const challenge = (code: number, reason: string) => {
+    const challenge = (code: number, reason: string, compact = false) => {
       this.emit("auth-failure", {
         client: { address: link.remoteAddress, port: link.remotePort },
         username: msg.get(AttributeType.Username)?.toString("utf8") ?? "",
         reason,
       });
-      return this.refuse(msg, link, code, reason, {
+      return this.refuse(msg, link, code, compact ? "Unauthorized" : reason, {
         fingerprint,
+        // The answer to a bare first request goes to whoever the source address claims to be: kept as small as
+        // coturn's (standard reason phrase, no SOFTWARE), so the server is no better an amplifier than coturn.
+        ...(compact ? { software: false } : {}),
         extra: [
           [AttributeType.Realm, Buffer.from(this.realm)],
           [AttributeType.Nonce, Buffer.from(this.nonces.issue(link.remoteAddress))],
@@ -550,7 +553,8 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     // The first request of every honest client carries no MESSAGE-INTEGRITY. Its 401 is stateless (the nonce is an
     // HMAC) and costs no more than the request, so it is always answered: counting it against a per-address budget
     // hung 30 TCP clients behind one address, and let a spoofer silence a victim's challenges over UDP.
-    if (msg.integrityOffset === -1 && !sha256) return challenge(ErrorCode.Unauthorized, "authentication required");
+    if (msg.integrityOffset === -1 && !sha256)
+      return challenge(ErrorCode.Unauthorized, "authentication required", true);
     const usernameBuf = msg.get(AttributeType.Username);
     const realmBuf = msg.get(AttributeType.Realm);
     const nonceBuf = msg.get(AttributeType.Nonce);
@@ -1257,6 +1261,8 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
       key?: Buffer | undefined;
       sha256?: boolean;
       extra?: Array<[number, Buffer]>;
+      /** false: leave SOFTWARE out (the compact answer to a bare first request). */
+      software?: false;
     },
   ): Buffer {
     this.counters.errorResponses++;
@@ -1269,7 +1275,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     return errorResponse(msg, code, {
       reason,
       unknownAttributes: options.unknownAttributes,
-      software: this.software,
+      software: options.software === false ? undefined : this.software,
       fingerprint: options.fingerprint,
       integrityKey: options.sha256 ? undefined : options.key,
       integritySha256Key: options.sha256 ? options.key : undefined,
