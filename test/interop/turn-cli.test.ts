@@ -1,8 +1,10 @@
 // The parley-turn command line as an operator meets it: bad flags stop startup with a precise message.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { TurnClient } from "@parley/turn";
 import { describe, expect, it } from "vitest";
 import { selfSignedCert, startParleyTurn, turnCli } from "../helpers/parley-turn.js";
+import { freePort } from "../helpers/ports.js";
 import { runProgram } from "../helpers/programs.js";
 import { hasTool } from "../helpers/require-tool.js";
 
@@ -41,6 +43,35 @@ describe("parley-turn refuses bad command lines", () => {
     const { code, output } = await cli(["--user=a:b", "--no-tls", `--listening-port=${first.port}`]);
     expect(code).toBe(1);
     expect(output).toMatch(new RegExp(`cannot listen on (udp|tcp) 127.0.0.1:${first.port}`));
+  });
+});
+
+describe("parley-turn --prometheus (coturn's flag)", () => {
+  it("serves /metrics with the server's metrics and answers / as a health check", async () => {
+    const metricsPort = await freePort();
+    const { program, port } = await startParleyTurn([
+      "--user=a:b",
+      "--no-tls",
+      "--prometheus",
+      `--prometheus-port=${metricsPort}`,
+    ]);
+    expect(program.output()).toContain(`prometheus: http://127.0.0.1:${metricsPort}/metrics`);
+    const client = await TurnClient.connect({ host: "127.0.0.1", port, username: "a", password: "b" });
+    await client.allocate();
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(text).toMatch(/^parley_turn_allocations_active\{transport="udp"\} 1$/m);
+    expect(text).toMatch(/^parley_turn_allocations_created_total\{transport="udp"\} 1$/m);
+    expect(text).toMatch(/^parley_turn_process_cpu_seconds_total /m);
+    client.close();
+    expect(await (await fetch(`http://127.0.0.1:${metricsPort}/`)).text()).toBe("ok\n");
+    expect((await fetch(`http://127.0.0.1:${metricsPort}/other`)).status).toBe(404);
+  });
+
+  it("stops with a clear message when the metrics port is taken", async () => {
+    const first = await startParleyTurn(["--user=a:b", "--no-tls"]);
+    const { code, output } = await cli(["--user=a:b", "--no-tls", "--prometheus", `--prometheus-port=${first.port}`]);
+    expect(code).toBe(1);
+    expect(output).toMatch(new RegExp(`cannot serve Prometheus metrics on 127.0.0.1:${first.port}`));
   });
 });
 

@@ -3,7 +3,8 @@ export { restCredentials, restPassword } from "./auth/rest-credentials.js";
 export { type Peer, TurnClient, type TurnClientEvents, type TurnClientOptions } from "./client/client.js";
 export { parseTurnUrl } from "./client/probe.js";
 export { TurnError, type TurnErrorCode } from "./errors.js";
-export { PeerPolicy, type PeerPolicyOptions } from "./server/peer-policy.js";
+export { turnMetrics } from "./server/metrics.js";
+export { PeerPolicy, type PeerPolicyOptions, type PeerRule } from "./server/peer-policy.js";
 export {
   type AllocationInfo,
   createTurnServer,

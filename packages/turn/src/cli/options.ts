@@ -45,6 +45,9 @@ const flags = {
   "stale-nonce": { type: "string" },
   "max-allocate-lifetime": { type: "string" },
   "auth-failure-rate": { type: "string" },
+  prometheus: { type: "boolean" },
+  "prometheus-port": { type: "string" },
+  "prometheus-address": { type: "string" },
   "no-config": { type: "boolean", short: "n" },
   config: { type: "string", short: "c" },
   help: { type: "boolean", short: "h" },
@@ -82,6 +85,8 @@ export interface CliConfig {
   mobility: boolean;
   help: boolean;
   version: boolean;
+  /** coturn's --prometheus: where to serve /metrics, or undefined. */
+  prometheus: { host: string; port: number } | undefined;
 }
 
 /** Turns a turnserver.conf into argv: each "name=value" or "name" line is a long flag; # starts a comment. */
@@ -188,6 +193,12 @@ export function parseCli(argv: string[]): CliConfig {
     mobility: values.mobility ?? false,
     help: values.help ?? false,
     version: values.version ?? false,
+    prometheus: values.prometheus
+      ? {
+          host: address("--prometheus-address", values["prometheus-address"] ?? "127.0.0.1"),
+          port: port("--prometheus-port", values["prometheus-port"], 9641),
+        }
+      : undefined,
   };
 }
 

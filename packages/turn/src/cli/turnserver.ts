@@ -6,6 +6,7 @@ import { probe } from "../client/probe.js";
 import { TurnError } from "../errors.js";
 import { createTurnServer } from "../server/server.js";
 import { parseCli } from "./options.js";
+import { servePrometheus } from "./prometheus.js";
 import { VERSION } from "./version.js";
 
 const USAGE = `Usage: parley-turn [coturn turnserver flags]
@@ -30,6 +31,7 @@ const USAGE = `Usage: parley-turn [coturn turnserver flags]
                               (default 50, 0 = no limit; first requests and stale nonces are always answered)
   -f, --fingerprint   -v/-V verbose   --log-file F|stdout   -c turnserver.conf   -n (no config file)
       --no-udp --no-tcp --no-tls   --mobility
+      --prometheus [--prometheus-port N (9641)] [--prometheus-address IP (127.0.0.1)]   GET /metrics
   -h, --help   --version
 `;
 
@@ -157,6 +159,19 @@ async function main(argv: string[]): Promise<number> {
     console.error(`parley-turn: ${(err as Error).message}`);
     return 1;
   }
+  let metrics: Awaited<ReturnType<typeof servePrometheus>> | undefined;
+  if (config.prometheus) {
+    try {
+      metrics = await servePrometheus(server, config.prometheus.host, config.prometheus.port);
+    } catch (err) {
+      console.error(`parley-turn: ${(err as Error).message}`);
+      await server.close();
+      return 1;
+    }
+    const bound = metrics.address();
+    const at = typeof bound === "object" && bound ? `${bound.address}:${bound.port}` : "?";
+    log(`prometheus: http://${at}/metrics`);
+  }
   for (const a of server.addresses) log(`listening: ${a.transport} ${a.address}:${a.port}`);
   log(server.peerPolicy);
   log(`realm "${config.server.realm}", ready`);
@@ -167,6 +182,7 @@ async function main(argv: string[]): Promise<number> {
     process.once("SIGTERM", stop);
   });
   log("shutting down");
+  metrics?.close();
   await server.close();
   file?.end();
   return 0;

@@ -26,7 +26,11 @@ export interface PeerPolicyOptions {
   ownAddresses?: string[];
 }
 
+/** Which rule refused a peer: a closed set, so metrics and logs can count by it. */
+export type PeerRule = "denied-range" | "loopback" | "reserved" | "own-address" | "private";
+
 interface Rule {
+  id: PeerRule;
   /** What the reason says the address is. */
   what: string;
   ranges: readonly string[];
@@ -83,13 +87,19 @@ export class PeerPolicy {
     );
     this.rules = [
       {
+        id: "loopback",
         what: "a loopback address",
         ranges: LOOPBACK,
         unless: { option: "allowLoopback", flag: "--allow-loopback-peers" },
       },
-      { what: "a reserved address (unspecified, link-local, multicast or broadcast)", ranges: RESERVED },
-      { what: "this server's own address", ranges: own },
       {
+        id: "reserved",
+        what: "a reserved address (unspecified, link-local, multicast or broadcast)",
+        ranges: RESERVED,
+      },
+      { id: "own-address", what: "this server's own address", ranges: own },
+      {
+        id: "private",
         what: "in a private or special-purpose range",
         ranges: PRIVATE,
         unless: { option: "allowPrivate", flag: "--allow-private-peers" },
@@ -105,14 +115,19 @@ export class PeerPolicy {
 
   /** Null when relaying to `address` is permitted, otherwise the reason it is not. */
   check(address: string): string | null {
+    return this.classify(address)?.reason ?? null;
+  }
+
+  /** Null when relaying to `address` is permitted, otherwise the rule that refuses it and the reason. */
+  classify(address: string): { rule: PeerRule; reason: string } | null {
     const type = isIPv4(address) ? "ipv4" : isIPv6(address) ? "ipv6" : undefined;
-    if (!type) return `${address} is not an IP address`;
+    if (!type) return { rule: "reserved", reason: `${address} is not an IP address` };
     if (this.allowed.check(address, type)) return null;
     const direct = this.refusal(address, type);
-    if (direct) return `${address} is ${direct}`;
+    if (direct) return { rule: direct.rule, reason: `${address} is ${direct.why}` };
     for (const inner of embeddedIPv4(address)) {
-      const why = this.refusal(inner, "ipv4");
-      if (why) return `${address} leads to ${inner}, which is ${why}`;
+      const found = this.refusal(inner, "ipv4");
+      if (found) return { rule: found.rule, reason: `${address} leads to ${inner}, which is ${found.why}` };
     }
     return null;
   }
@@ -133,12 +148,12 @@ export class PeerPolicy {
     );
   }
 
-  private refusal(address: string, type: "ipv4" | "ipv6"): string | null {
-    if (this.denied.check(address, type)) return "in a denied-peer-ip range";
+  private refusal(address: string, type: "ipv4" | "ipv6"): { rule: PeerRule; why: string } | null {
+    if (this.denied.check(address, type)) return { rule: "denied-range", why: "in a denied-peer-ip range" };
     for (const rule of this.rules) {
       if (!rule.list.check(address, type)) continue;
       if (rule.unless && this.options[rule.unless.option]) continue;
-      return `${rule.what}${rule.unless ? ` (see ${rule.unless.flag})` : ""}`;
+      return { rule: rule.id, why: `${rule.what}${rule.unless ? ` (see ${rule.unless.flag})` : ""}` };
     }
     return null;
   }

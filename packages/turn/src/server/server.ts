@@ -39,7 +39,7 @@ import { answerBinding } from "./binding.js";
 import type { ClientLink } from "./client-link.js";
 import { NonceIssuer } from "./nonce.js";
 import { validateOptions } from "./options.js";
-import { PeerPolicy, type PeerPolicyOptions } from "./peer-policy.js";
+import { PeerPolicy, type PeerPolicyOptions, type PeerRule } from "./peer-policy.js";
 import { RelayPorts } from "./relay-ports.js";
 import { errorResponse } from "./responses.js";
 
@@ -126,6 +126,9 @@ export interface TurnServerCounters {
   relayedToClient: number;
   /** Packets dropped for lack of a permission, a bound channel, or bandwidth. */
   relayDropped: number;
+  /** Payload bytes relayed to peers and to clients. */
+  bytesToPeer: number;
+  bytesToClient: number;
   rateLimited: number;
   /** TCP/TLS connections closed because they set nothing up in time (streamSetupTimeoutMs). */
   streamsTimedOut: number;
@@ -149,6 +152,11 @@ export interface TurnServerEvents {
   "auth-failure": (info: { client: { address: string; port: number }; username: string; reason: string }) => void;
   /** A request was refused; `reason` says why (never includes secrets). */
   rejected: (info: { client: { address: string; port: number }; method: string; code: number; reason: string }) => void;
+  /**
+   * A peer was refused by the peer policy (`rule`), the server's own listener rule, or the `permit` hook. Requests
+   * are also reported as `rejected`; a Send indication to the server's own listener is dropped and reported here.
+   */
+  "peer-denied": (info: { username: string; peer: string; rule: PeerRule | "own-listener" | "permit-hook" }) => void;
 }
 
 const knownAttributeTypes = new Set<number>(Object.values(AttributeType));
@@ -179,6 +187,8 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     relayedToPeer: 0,
     relayedToClient: 0,
     relayDropped: 0,
+    bytesToPeer: 0,
+    bytesToClient: 0,
     rateLimited: 0,
     streamsTimedOut: 0,
   };
@@ -980,6 +990,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     // The permission (per IP) may cover the server's own address under --allow-loopback-peers; its listeners never.
     if (this.isOwnEndpoint(peer.address, peer.port)) {
       this.counters.relayDropped++;
+      this.emit("peer-denied", { username: allocation.username, peer: peer.address, rule: "own-listener" });
       return;
     }
     this.sendToPeer(allocation, data, peer.address, peer.port);
@@ -1004,6 +1015,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     }
     allocation.bytesToPeer += data.length;
     this.counters.relayedToPeer++;
+    this.counters.bytesToPeer += data.length;
     relay.socket.send(data, port, address);
   }
 
@@ -1015,6 +1027,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     }
     allocation.bytesFromPeer += data.length;
     this.counters.relayedToClient++;
+    this.counters.bytesToClient += data.length;
     const binding = allocation.channelsByPeer.get(`${from.address}|${from.port}`);
     if (binding) {
       allocation.link.send(encodeChannelData(binding.channel, data, allocation.link.stream));
@@ -1176,13 +1189,17 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     if (!allocation.relayFor(peer.address)) {
       return { code: ErrorCode.PeerAddressFamilyMismatch, reason: `peer ${peer.address} is not the relay's family` };
     }
+    const deny = (rule: PeerRule | "own-listener" | "permit-hook", reason: string) => {
+      this.emit("peer-denied", { username: allocation.username, peer: peer.address, rule });
+      return { code: ErrorCode.Forbidden, reason };
+    };
     if (withPort && this.isOwnEndpoint(peer.address, peer.port)) {
-      return { code: ErrorCode.Forbidden, reason: `${peer.address} port ${peer.port} is this TURN server's listener` };
+      return deny("own-listener", `${peer.address} port ${peer.port} is this TURN server's listener`);
     }
-    const reason = this.policy.check(peer.address);
-    if (reason) return { code: ErrorCode.Forbidden, reason };
+    const refused = this.policy.classify(peer.address);
+    if (refused) return deny(refused.rule, refused.reason);
     if (this.options.permit && !this.options.permit({ address: peer.address, port: peer.port }, allocation.username)) {
-      return { code: ErrorCode.Forbidden, reason: `peer ${peer.address} refused by the permit hook` };
+      return deny("permit-hook", `peer ${peer.address} refused by the permit hook`);
     }
     return undefined;
   }
