@@ -46,6 +46,11 @@ describe("parley-signal", () => {
       username: /:op$/,
     });
     expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()).toEqual({ sessions: 1 });
+    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(metrics.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await metrics.text();
+    expect(text).toMatch(/^parley_signal_sessions 1$/m);
+    expect(text).toMatch(/^parley_signal_messages_total\{type="hello"\} 1$/m);
     const closed = new Promise((resolve) => client.once("close", resolve));
     program.process.kill("SIGTERM");
     expect(await closed).toMatchObject({ code: "CLOSED", message: /bye/ });

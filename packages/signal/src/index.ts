@@ -13,7 +13,13 @@ export {
   type Welcome,
 } from "./protocol/messages.js";
 export type { Authenticate, Grant } from "./server/auth.js";
+export { metricsHandler, signalMetrics } from "./server/metrics.js";
 export { MemoryRoomStore, type RoomStore } from "./server/rooms.js";
-export { createSignalServer, SignalServer, type SignalServerOptions } from "./server/server.js";
+export {
+  createSignalServer,
+  SignalServer,
+  type SignalServerCounters,
+  type SignalServerOptions,
+} from "./server/server.js";
 export { signToken, type TokenClaims, verifyToken } from "./server/tokens.js";
 export { type TurnCredentialOptions, turnIceServers } from "./server/turn-credentials.js";

@@ -23,7 +23,7 @@ const flags = {
   version: { type: "boolean" },
 } satisfies ParseArgsConfig["options"];
 
-export const USAGE = `Usage: parley-signal [options]
+export const USAGE = `Usage: parley-signal [options]        (GET /healthz: {"sessions":N}; GET /metrics: Prometheus)
   -p, --port N                 listen port (default 8080)
       --host ADDR              listen address (default 0.0.0.0)
       --path /PATH             serve WebSocket upgrades only on this path (default: any)

@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
+import { metricsHandler, signalMetrics } from "../server/metrics.js";
 import { createSignalServer } from "../server/server.js";
 import { type CliOptions, OptionsError, parseCliOptions, USAGE } from "./options.js";
 import { VERSION } from "./version.js";
@@ -39,7 +40,9 @@ async function main(): Promise<void> {
     return;
   }
   const signal = createSignalServer(options.server);
+  const metrics = metricsHandler(signalMetrics(signal));
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    if (req.url === "/metrics") return metrics(req, res);
     if (req.url === "/healthz") {
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ sessions: signal.sessionCount }));
       return;

@@ -100,8 +100,33 @@ type Limits = Required<
  * The signalling server. `listen()` runs it standalone; `attach(httpServer, path)` shares an existing server;
  * `handleUpgrade()` takes upgrades handed over by Express, Fastify or Koa.
  */
+/** What the server counts (read by `signalMetrics`; cheap increments on paths that run anyway). */
+export interface SignalServerCounters {
+  sessionsCreated: number;
+  resumes: number;
+  /** Resumes refused with SESSION_EXPIRED (unknown or expired session, or messages lost to an outbox overflow). */
+  resumesRefused: number;
+  /** Detached sessions whose outbox bound was exceeded (they can no longer resume). */
+  outboxOverflows: number;
+  /** Messages refused by the per-connection rate limit. */
+  rateLimited: number;
+  /** Valid client messages, by type. */
+  messages: Record<"hello" | "ping" | "signal" | "join" | "leave" | "broadcast", number>;
+  /** Error messages sent, by code. */
+  errors: Partial<Record<SignalErrorCode, number>>;
+}
+
 export class SignalServer {
   readonly limits: Limits;
+  readonly counters: SignalServerCounters = {
+    sessionsCreated: 0,
+    resumes: 0,
+    resumesRefused: 0,
+    outboxOverflows: 0,
+    rateLimited: 0,
+    messages: { hello: 0, ping: 0, signal: 0, join: 0, leave: 0, broadcast: 0 },
+    errors: {},
+  };
   private readonly wss: WebSocketServer;
   private readonly store: RoomStore;
   private readonly authenticate: Authenticate;
@@ -176,6 +201,12 @@ export class SignalServer {
   }
 
   /** Live sessions (attached or within their resume window). */
+  /** Rooms with members, when the store can tell (the in-memory one can); undefined otherwise. */
+  get roomCount(): number | undefined {
+    const size = (this.store as { size?: unknown }).size;
+    return typeof size === "number" ? size : undefined;
+  }
+
   get sessionCount(): number {
     return this.sessions.size;
   }
@@ -294,6 +325,7 @@ export class SignalServer {
       return false;
     }
     if (!conn.bucket.take()) {
+      this.counters.rateLimited++;
       // One error per refused message would itself be a flood: say it once, then close if the flood goes on.
       if (++conn.refusedInARow === 1) {
         this.fail(
@@ -348,6 +380,7 @@ export class SignalServer {
       return;
     }
     const msg = parsed.output;
+    this.counters.messages[msg.type]++;
     if (msg.type === "hello") return this.onHello(conn, msg);
     if (!conn.session) {
       this.fail(conn, re, SignalErrorCode.HelloRequired, `"${msg.type}" before hello`);
@@ -373,6 +406,7 @@ export class SignalServer {
     if (msg.resume) {
       const session = this.sessions.get(msg.resume.sessionId);
       if (!session?.tokenMatches(msg.resume.resumeToken)) {
+        this.counters.resumesRefused++;
         this.fail(
           conn,
           msg.id,
@@ -384,6 +418,7 @@ export class SignalServer {
       if (!session.canResumeFrom(msg.resume.lastSeq)) {
         session.socket?.terminate();
         await this.expire(session);
+        this.counters.resumesRefused++;
         this.fail(
           conn,
           msg.id,
@@ -401,6 +436,7 @@ export class SignalServer {
       session.expiryTimer = undefined;
       conn.session = session;
       clearTimeout(conn.helloTimer);
+      this.counters.resumes++;
       this.send(conn.socket, this.welcome(msg.id, session, true));
       session.replay(msg.resume.lastSeq);
       this.scheduleIceRefresh(session);
@@ -420,10 +456,13 @@ export class SignalServer {
       return;
     }
     if (conn.socket.readyState !== conn.socket.OPEN) return;
-    const session = new Session(grant, this.batcher, {
-      outboxMessages: this.limits.outboxMessages,
-      outboxBytes: this.limits.outboxBytes,
-    });
+    const session = new Session(
+      grant,
+      this.batcher,
+      { outboxMessages: this.limits.outboxMessages, outboxBytes: this.limits.outboxBytes },
+      () => this.counters.outboxOverflows++,
+    );
+    this.counters.sessionsCreated++;
     session.socket = conn.socket;
     this.sessions.set(session.id, session);
     conn.session = session;
@@ -622,6 +661,7 @@ export class SignalServer {
   }
 
   private fail(conn: Connection, re: string | undefined, code: SignalErrorCode, message: string): void {
+    this.counters.errors[code] = (this.counters.errors[code] ?? 0) + 1;
     this.send(conn.socket, re ? { type: "error", re, code, message } : { type: "error", code, message });
   }
 }

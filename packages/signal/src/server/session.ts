@@ -31,6 +31,8 @@ export class Session {
     public grant: Grant,
     private readonly batcher: SendBatcher,
     private readonly limits: { outboxMessages: number; outboxBytes: number },
+    /** Called once, when the session becomes impossible to resume (a detached outbox overflowed). */
+    private readonly onOverflow: () => void = () => {},
   ) {}
 
   /** Answers to recent requests by id, so a request re-sent after a resume is answered, not repeated. */
@@ -62,7 +64,10 @@ export class Session {
     while (this.outbox.length > this.limits.outboxMessages || this.outboxBytes > this.limits.outboxBytes) {
       const dropped = this.outbox.shift()!;
       this.outboxBytes -= dropped.text.length;
-      if (!this.socket) this.overflowed = true;
+      if (!this.socket && !this.overflowed) {
+        this.overflowed = true;
+        this.onOverflow();
+      }
     }
     if (this.socket) this.batcher.send(this.socket, text);
   }
