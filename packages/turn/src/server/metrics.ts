@@ -11,20 +11,30 @@ export function turnMetrics(server: TurnServer, registry = new Registry()): Regi
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
     new Counter<L>({ name: `parley_turn_${name}`, help, labelNames, registers: [registry] });
 
-  // From the server's own counters, at scrape time: a counter that only ever catches up.
-  const fromCounters = (name: string, help: string, read: () => number) => {
-    let seen = 0;
+  /**
+   * A counter read from the server's own counts at scrape time (it only ever catches up). `readings` maps each
+   * label value to its reading; the key "" stands for a counter without labels.
+   */
+  const fromCounts = (name: string, help: string, readings: Record<string, () => number>, label?: string) => {
+    const seen = new Map<string, number>();
     new Counter({
       name: `parley_turn_${name}`,
       help,
+      labelNames: label ? [label] : [],
       registers: [registry],
       collect() {
-        const now = read();
-        if (now > seen) this.inc(now - seen);
-        seen = now;
+        for (const [key, read] of Object.entries(readings)) {
+          const now = read();
+          const delta = now - (seen.get(key) ?? 0);
+          if (delta > 0) label ? this.inc({ [label]: key }, delta) : this.inc(delta);
+          seen.set(key, now);
+        }
       },
     });
   };
+  const fromCounters = (name: string, help: string, read: () => number) => fromCounts(name, help, { "": read });
+  const byDirection = (name: string, help: string, read: Record<"to_peer" | "to_client", () => number>) =>
+    fromCounts(name, help, read, "direction");
   fromCounters(
     "packets_in_total",
     "Datagrams and stream frames received from clients",
@@ -51,22 +61,6 @@ export function turnMetrics(server: TurnServer, registry = new Registry()): Regi
     "TCP/TLS connections closed for setting up nothing in time",
     () => server.counters.streamsTimedOut,
   );
-  const byDirection = (name: string, help: string, read: Record<"to_peer" | "to_client", () => number>) => {
-    const seen = { to_peer: 0, to_client: 0 };
-    new Counter({
-      name: `parley_turn_${name}`,
-      help,
-      labelNames: ["direction"],
-      registers: [registry],
-      collect() {
-        for (const direction of ["to_peer", "to_client"] as const) {
-          const now = read[direction]();
-          if (now > seen[direction]) this.inc({ direction }, now - seen[direction]);
-          seen[direction] = now;
-        }
-      },
-    });
-  };
   byDirection("relayed_packets_total", "Packets relayed, by direction", {
     to_peer: () => server.counters.relayedToPeer,
     to_client: () => server.counters.relayedToClient,
