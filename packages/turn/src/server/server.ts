@@ -9,19 +9,13 @@ import {
 } from "node:net";
 import { createServer as createTlsServer, type TlsOptions } from "node:tls";
 import { EventEmitter } from "eventemitter3";
-import { type Authenticate, staticCredentials } from "../auth/credentials.js";
+import type { Authenticate } from "../auth/credentials.js";
 import { TurnError } from "../errors.js";
 import { ErrorCode, encodeAddressErrorCode } from "../stun/attributes/error-code.js";
-import {
-  decodePasswordAlgorithm,
-  encodePasswordAlgorithms,
-  PasswordAlgorithm,
-} from "../stun/attributes/password-algorithms.js";
 import { decodeXorAddress, encodeXorAddress, type TransportAddress } from "../stun/attributes/xor-address.js";
 import { encodeChannelData, isChannelData, MAX_CHANNEL, MIN_CHANNEL } from "../stun/channel-data.js";
 import { AttributeType, isComprehensionRequired, StunClass, StunMethod } from "../stun/constants.js";
 import { fingerprintMatches } from "../stun/fingerprint.js";
-import { integrityMatches, integritySha256Matches } from "../stun/integrity.js";
 import { decodeMessage, looksLikeStun, MessageBuilder, type StunMessage } from "../stun/message.js";
 import { methodName } from "../stun/message-type.js";
 import { StreamFramer } from "../transport/stream-framer.js";
@@ -35,9 +29,9 @@ import {
   type PeerConnection,
   type Relay,
 } from "./allocation.js";
+import { type Authenticated, Authenticator } from "./authenticate.js";
 import { answerBinding } from "./binding.js";
 import type { ClientLink } from "./client-link.js";
-import { NonceIssuer } from "./nonce.js";
 import { validateOptions } from "./options.js";
 import { PeerPolicy, type PeerPolicyOptions, type PeerRule } from "./peer-policy.js";
 import { RelayPorts } from "./relay-ports.js";
@@ -169,12 +163,16 @@ const MAX_PENDING_RAW = 64 * 1024;
 const DEFAULT_LIFETIME = 600;
 const PERMISSION_LIFETIME_MS = 300_000;
 const CHANNEL_LIFETIME_MS = 600_000;
-const MAX_RATE_ENTRIES = 65_536;
 
-/** `key` is undefined only with `noAuth`, where responses carry no MESSAGE-INTEGRITY. */
-type Authenticated = { username: string; key: Buffer | undefined; sha256: boolean };
 /** How responses to an authenticated request are signed: with the request's key and integrity algorithm. */
 type Reply = { key: Buffer | undefined; sha256: boolean; fingerprint: boolean };
+/** Answers one authenticated TURN request: the response to send, or undefined when it is sent later or never. */
+type TurnMethodHandler = (
+  msg: StunMessage,
+  link: ClientLink,
+  auth: Authenticated,
+  reply: Reply,
+) => Buffer | undefined | Promise<Buffer | undefined>;
 
 /** A STUN/TURN server (RFC 8489, RFC 8656) over UDP, TCP and TLS, embeddable with hooks. */
 export class TurnServer extends EventEmitter<TurnServerEvents> {
@@ -201,17 +199,24 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
   private readonly tickets = new Map<string, Allocation>();
   /** Allocates still binding their relay port, by 5-tuple → transaction id, so a retransmission is not a new one. */
   private readonly allocating = new Map<string, string>();
-  private readonly rate = new Map<string, { windowStart: number; count: number }>();
   /** The server's own listening endpoints ("ip|port"; "*|port" for a wildcard address): never a relay target. */
   private readonly ownEndpoints = new Set<string>();
-  private readonly nonces: NonceIssuer;
   private readonly policy: PeerPolicy;
   private readonly ports: RelayPorts;
-  private readonly authenticateUser: Authenticate;
-  private readonly offeredAlgorithms: Buffer;
-  private readonly allowSha256: boolean;
-  private readonly realm: string;
+  private readonly auth: Authenticator;
   private readonly software: string | undefined;
+  /**
+   * The TURN methods (RFC 8656, RFC 6062), each answered after authentication: the one place that lists them. A
+   * method not here (other than Binding, answered before) gets 400.
+   */
+  private readonly turnMethods = new Map<number, TurnMethodHandler>([
+    [StunMethod.Allocate, (msg, link, auth, reply) => this.onAllocate(msg, link, auth, reply)],
+    [StunMethod.Refresh, (msg, link, auth, reply) => this.onRefresh(msg, link, auth, reply)],
+    [StunMethod.CreatePermission, (msg, link, auth, reply) => this.onCreatePermission(msg, link, auth, reply)],
+    [StunMethod.ChannelBind, (msg, link, auth, reply) => this.onChannelBind(msg, link, auth, reply)],
+    [StunMethod.Connect, (msg, link, auth, reply) => this.onConnect(msg, link, auth, reply)],
+    [StunMethod.ConnectionBind, (msg, link, auth, reply) => this.onConnectionBind(msg, link, auth, reply)],
+  ]);
   private sweepTimer: NodeJS.Timeout | undefined;
   private state: "idle" | "listening" | "closed" = "idle";
 
@@ -219,23 +224,16 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     super();
     validateOptions(options);
     this.software = options.software === false ? undefined : (options.software ?? "Parley TURN");
-    this.realm = options.realm ?? "parley";
-    this.nonces = new NonceIssuer(options.nonceLifetime ?? 600);
+    this.auth = new Authenticator(options, {
+      refuse: (msg, link, code, reason, opts) => this.refuse(msg, link, code, reason, opts),
+      onFailure: (info) => this.emit("auth-failure", info),
+      onRateLimited: () => this.counters.rateLimited++,
+    });
     this.policy = new PeerPolicy({
       ...options.peerPolicy,
       ownAddresses: [...(options.listeningIps ?? ["127.0.0.1"]), ...(options.peerPolicy?.ownAddresses ?? [])],
     });
     this.ports = new RelayPorts(options.minPort ?? 49152, options.maxPort ?? 65535);
-    const md5KeyUsers = (options.users ?? []).some((u) => /^[^:]+:0x/i.test(u));
-    const algorithms =
-      options.passwordAlgorithms ?? (md5KeyUsers && !options.authenticate ? ["md5"] : ["sha256", "md5"]);
-    this.allowSha256 = algorithms.includes("sha256");
-    this.offeredAlgorithms = encodePasswordAlgorithms(
-      algorithms.map((a) => (a === "sha256" ? PasswordAlgorithm.SHA256 : PasswordAlgorithm.MD5)),
-    );
-    this.authenticateUser =
-      options.authenticate ??
-      staticCredentials({ realm: this.realm, users: options.users ?? [], secrets: options.authSecrets ?? [] });
   }
 
   /** Bound addresses once `listen()` resolved: UDP first, then TCP, then TLS. */
@@ -502,130 +500,17 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
         fingerprint,
       });
     }
-    const isTurnMethod =
-      msg.method === StunMethod.Allocate ||
-      msg.method === StunMethod.Refresh ||
-      msg.method === StunMethod.CreatePermission ||
-      msg.method === StunMethod.ChannelBind ||
-      msg.method === StunMethod.Connect ||
-      msg.method === StunMethod.ConnectionBind;
-    if (!isTurnMethod) {
+    const handler = this.turnMethods.get(msg.method);
+    if (!handler) {
       return this.refuse(msg, link, ErrorCode.BadRequest, `method ${methodName(msg.method)} is not supported`, {
         fingerprint,
       });
     }
-    const auth = await this.authenticate(msg, link, fingerprint);
+    const auth = await this.auth.authenticate(msg, link, fingerprint);
     if (auth === null) return undefined; // over the failed-authentication budget: dropped unanswered
     if (Buffer.isBuffer(auth)) return auth;
     const reply: Reply = { key: auth.key, sha256: auth.sha256, fingerprint };
-    switch (msg.method) {
-      case StunMethod.Allocate:
-        return this.onAllocate(msg, link, auth, reply);
-      case StunMethod.Refresh:
-        return this.onRefresh(msg, link, auth, reply);
-      case StunMethod.CreatePermission:
-        return this.onCreatePermission(msg, link, auth, reply);
-      case StunMethod.Connect:
-        return this.onConnect(msg, link, auth, reply);
-      case StunMethod.ConnectionBind:
-        return this.onConnectionBind(msg, link, auth, reply);
-      default:
-        return this.onChannelBind(msg, link, auth, reply);
-    }
-  }
-
-  /** RFC 8489 §9.2.4 long-term credentials: a success, the error response to send, or null to drop (rate limit). */
-  private async authenticate(
-    msg: StunMessage,
-    link: ClientLink,
-    fingerprint: boolean,
-  ): Promise<Authenticated | Buffer | null> {
-    const challenge = (code: number, reason: string, compact = false) => {
-      this.emit("auth-failure", {
-        client: { address: link.remoteAddress, port: link.remotePort },
-        username: msg.get(AttributeType.Username)?.toString("utf8") ?? "",
-        reason,
-      });
-      return this.refuse(msg, link, code, compact ? "Unauthorized" : reason, {
-        fingerprint,
-        // The answer to a bare first request goes to whoever the source address claims to be: kept as small as
-        // coturn's (standard reason phrase, no SOFTWARE), so the server is no better an amplifier than coturn.
-        ...(compact ? { software: false } : {}),
-        extra: [
-          [AttributeType.Realm, Buffer.from(this.realm)],
-          [AttributeType.Nonce, Buffer.from(this.nonces.issue(link.remoteAddress))],
-          [AttributeType.PasswordAlgorithms, this.offeredAlgorithms],
-        ],
-      });
-    };
-    if (this.options.noAuth) return { username: "anonymous", key: undefined, sha256: false };
-    const sha256 = msg.integritySha256Offset !== -1;
-    // The first request of every honest client carries no MESSAGE-INTEGRITY. Its 401 is stateless (the nonce is an
-    // HMAC) and costs no more than the request, so it is always answered: counting it against a per-address budget
-    // hung 30 TCP clients behind one address, and let a spoofer silence a victim's challenges over UDP.
-    if (msg.integrityOffset === -1 && !sha256)
-      return challenge(ErrorCode.Unauthorized, "authentication required", true);
-    const usernameBuf = msg.get(AttributeType.Username);
-    const realmBuf = msg.get(AttributeType.Realm);
-    const nonceBuf = msg.get(AttributeType.Nonce);
-    if (!usernameBuf || !realmBuf || !nonceBuf) {
-      return this.refuse(msg, link, ErrorCode.BadRequest, "MESSAGE-INTEGRITY without USERNAME, REALM and NONCE", {
-        fingerprint,
-      });
-    }
-    if (usernameBuf.length > 512 || realmBuf.length > 762 || nonceBuf.length > 762) {
-      return this.refuse(msg, link, ErrorCode.BadRequest, "USERNAME, REALM or NONCE too long", { fingerprint });
-    }
-    const nonceState = this.nonces.check(nonceBuf.toString("utf8"), link.remoteAddress);
-    // A stale nonce is what every long-lived honest client sends once per nonce lifetime: answered, not counted.
-    if (nonceState !== "ok")
-      return challenge(ErrorCode.StaleNonce, nonceState === "stale" ? "nonce expired" : "nonce not issued here");
-    // RFC 8489 §9.2.4: a client using SHA-256 names its PASSWORD-ALGORITHM and echoes our PASSWORD-ALGORITHMS, so
-    // an attacker who stripped SHA-256 from the offer is caught. MD5-only (RFC 5389) clients send neither.
-    const chosen = msg.get(AttributeType.PasswordAlgorithm);
-    const echoed = msg.get(AttributeType.PasswordAlgorithms);
-    if (chosen || echoed || sha256) {
-      let algorithm: number | undefined;
-      try {
-        algorithm = chosen ? decodePasswordAlgorithm(chosen) : undefined;
-      } catch {}
-      const expected = sha256 ? PasswordAlgorithm.SHA256 : PasswordAlgorithm.MD5;
-      const allowed = expected === PasswordAlgorithm.MD5 || this.allowSha256;
-      if (!chosen || !echoed || algorithm !== expected || !allowed || !echoed.equals(this.offeredAlgorithms)) {
-        return this.refuse(
-          msg,
-          link,
-          ErrorCode.BadRequest,
-          "PASSWORD-ALGORITHM/PASSWORD-ALGORITHMS missing or not as offered",
-          { fingerprint },
-        );
-      }
-    }
-    const username = usernameBuf.toString("utf8");
-    const realm = realmBuf.toString("utf8");
-    const keys = realm === this.realm ? await this.authenticateUser(username, realm, sha256 ? "sha256" : "md5") : [];
-    const key = keys.find((k) => (sha256 ? integritySha256Matches(msg, k) : integrityMatches(msg, k)));
-    if (!key) {
-      if (!this.admitAuthFailure(link.remoteAddress)) return null;
-      return challenge(ErrorCode.Unauthorized, keys.length ? "wrong credentials" : "unknown user or realm");
-    }
-    return { username, key, sha256 };
-  }
-
-  /** A per-IP budget for requests whose credentials fail to verify; past it they are dropped unanswered. */
-  private admitAuthFailure(address: string): boolean {
-    const limit = this.options.authFailureRate ?? 50;
-    if (limit === 0) return true;
-    const now = Date.now();
-    let entry = this.rate.get(address);
-    if (!entry || now - entry.windowStart >= 1000) {
-      if (!entry && this.rate.size >= MAX_RATE_ENTRIES) this.rate.clear();
-      entry = { windowStart: now, count: 0 };
-      this.rate.set(address, entry);
-    }
-    if (++entry.count <= limit) return true;
-    this.counters.rateLimited++;
-    return false;
+    return handler(msg, link, auth, reply);
   }
 
   // ---- TURN methods -----------------------------------------------------------------------------------------------
@@ -1246,7 +1131,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
       else allocation.sweep(now);
     }
     this.ports.sweep(now);
-    for (const [ip, entry] of this.rate) if (now - entry.windowStart > 1000) this.rate.delete(ip);
+    this.auth.sweep(now);
   }
 
   private info(allocation: Allocation): AllocationInfo {
