@@ -105,6 +105,10 @@ describe.skipIf(!run)("turnutils_uclient against parley-turn (static users, real
     // uclient pairs its clients: -m 1 runs 2 sessions, -m 10 runs 10.
     expectPassed(await uclient(["-p", String(port)], 1000, 10), 10 * 1000 * 170);
   });
+
+  it("carries 100 clients × 100 messages (-m 100 -n 100)", async () => {
+    expectPassed(await uclient(["-p", String(port)], 100, 100), 100 * 100 * 170);
+  });
 });
 
 describe.skipIf(!run)("turnutils_uclient -W against parley-turn with TURN REST secrets", () => {
