@@ -13,7 +13,7 @@ import type { Authenticate } from "../auth/credentials.js";
 import { TurnError } from "../errors.js";
 import { ErrorCode, encodeAddressErrorCode } from "../stun/attributes/error-code.js";
 import { decodeXorAddress, encodeXorAddress, type TransportAddress } from "../stun/attributes/xor-address.js";
-import { encodeChannelData, isChannelData, MAX_CHANNEL, MIN_CHANNEL } from "../stun/channel-data.js";
+import { isChannelData, MAX_CHANNEL, MIN_CHANNEL } from "../stun/channel-data.js";
 import { AttributeType, isComprehensionRequired, StunClass, StunMethod } from "../stun/constants.js";
 import { fingerprintMatches } from "../stun/fingerprint.js";
 import { decodeMessage, looksLikeStun, MessageBuilder, type StunMessage } from "../stun/message.js";
@@ -34,6 +34,7 @@ import { answerBinding } from "./binding.js";
 import type { ClientLink } from "./client-link.js";
 import { validateOptions } from "./options.js";
 import { PeerPolicy, type PeerPolicyOptions, type PeerRule } from "./peer-policy.js";
+import { DataPlane } from "./relay.js";
 import { RelayPorts } from "./relay-ports.js";
 import { errorResponse } from "./responses.js";
 
@@ -204,6 +205,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
   private readonly policy: PeerPolicy;
   private readonly ports: RelayPorts;
   private readonly auth: Authenticator;
+  private readonly dataPlane: DataPlane;
   private readonly software: string | undefined;
   /**
    * The TURN methods (RFC 8656, RFC 6062), each answered after authentication: the one place that lists them. A
@@ -224,6 +226,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     super();
     validateOptions(options);
     this.software = options.software === false ? undefined : (options.software ?? "Parley TURN");
+    this.dataPlane = new DataPlane(this.counters, options.fingerprint === true);
     this.auth = new Authenticator(options, {
       refuse: (msg, link, code, reason, opts) => this.refuse(msg, link, code, reason, opts),
       onFailure: (info) => this.emit("auth-failure", info),
@@ -349,7 +352,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     const key = `u|${from.address}|${from.port}|${via.port}`;
     if (isChannelData(data)) {
       const allocation = this.allocations.get(key);
-      if (allocation) this.relayChannelData(allocation, data);
+      if (allocation) this.dataPlane.channelData(allocation, data);
       else this.counters.dropped++;
       return;
     }
@@ -417,7 +420,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
         this.counters.packetsIn++;
         if (isChannelData(frame)) {
           const allocation = this.allocations.get(link.key);
-          if (allocation) this.relayChannelData(allocation, frame);
+          if (allocation) this.dataPlane.channelData(allocation, frame);
           else this.counters.dropped++;
           return undefined;
         }
@@ -687,8 +690,10 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     );
     allocation.relay6 = relay6;
     allocation.family6Error = family6Error;
-    if (relay6?.kind === "udp") relay6.socket.on("message", (data, from) => this.onPeerData(allocation, data, from));
-    if (relay.kind === "udp") relay.socket.on("message", (data, from) => this.onPeerData(allocation, data, from));
+    if (relay6?.kind === "udp")
+      relay6.socket.on("message", (data, from) => this.dataPlane.fromPeer(allocation, data, from));
+    if (relay.kind === "udp")
+      relay.socket.on("message", (data, from) => this.dataPlane.fromPeer(allocation, data, from));
     else relay.server.on("connection", (socket) => this.onPeerTcpConnection(allocation, socket));
     if (this.options.mobility && msg.has(AttributeType.MobilityTicket)) this.issueTicket(allocation);
     this.allocations.set(link.key, allocation);
@@ -878,53 +883,7 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
       this.emit("peer-denied", { username: allocation.username, peer: peer.address, rule: "own-listener" });
       return;
     }
-    this.sendToPeer(allocation, data, peer.address, peer.port);
-  }
-
-  private relayChannelData(allocation: Allocation, frame: Buffer): void {
-    const length = frame.readUInt16BE(2);
-    const binding = allocation.channels.get(frame.readUInt16BE(0));
-    if (!binding || frame.length < 4 + length) {
-      this.counters.relayDropped++;
-      return;
-    }
-    this.sendToPeer(allocation, frame.subarray(4, 4 + length), binding.peer.address, binding.peer.port);
-  }
-
-  private sendToPeer(allocation: Allocation, data: Buffer, address: string, port: number): void {
-    const now = Date.now();
-    const relay = allocation.relayFor(address);
-    if (relay?.kind !== "udp" || !allocation.hasPermission(address, now) || !allocation.admit(data.length, now)) {
-      this.counters.relayDropped++;
-      return;
-    }
-    allocation.bytesToPeer += data.length;
-    this.counters.relayedToPeer++;
-    this.counters.bytesToPeer += data.length;
-    relay.socket.send(data, port, address);
-  }
-
-  private onPeerData(allocation: Allocation, data: Buffer, from: RemoteInfo): void {
-    const now = Date.now();
-    if (!allocation.hasPermission(from.address, now) || !allocation.admit(data.length, now)) {
-      this.counters.relayDropped++;
-      return;
-    }
-    allocation.bytesFromPeer += data.length;
-    this.counters.relayedToClient++;
-    this.counters.bytesToClient += data.length;
-    const binding = allocation.channelsByPeer.get(`${from.address}|${from.port}`);
-    if (binding) {
-      allocation.link.send(encodeChannelData(binding.channel, data, allocation.link.stream));
-      return;
-    }
-    const tid = Buffer.allocUnsafe(12);
-    for (let i = 0; i < 12; i++) tid[i] = (Math.random() * 256) | 0;
-    const indication = new MessageBuilder(StunMethod.Data, StunClass.Indication, tid)
-      .add(AttributeType.XorPeerAddress, encodeXorAddress(from, tid))
-      .add(AttributeType.Data, data)
-      .build({ fingerprint: this.options.fingerprint === true });
-    allocation.link.send(indication);
+    this.dataPlane.toPeer(allocation, data, peer.address, peer.port);
   }
 
   // ---- RFC 6062 TCP relay -----------------------------------------------------------------------------------------
