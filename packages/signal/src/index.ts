@@ -13,12 +13,12 @@ export {
   type Welcome,
 } from "./protocol/messages.js";
 export type { Authenticate, Grant } from "./server/auth.js";
+export type { SignalServerCounters } from "./server/counters.js";
 export { metricsHandler, signalMetrics } from "./server/metrics.js";
 export { MemoryRoomStore, type RoomStore } from "./server/rooms.js";
 export {
   createSignalServer,
   SignalServer,
-  type SignalServerCounters,
   type SignalServerOptions,
 } from "./server/server.js";
 export { signToken, type TokenClaims, verifyToken } from "./server/tokens.js";

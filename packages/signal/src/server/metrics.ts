@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Counter, Gauge, Registry } from "prom-client";
 import { SignalErrorCode } from "../protocol/errors.js";
-import type { SignalServer, SignalServerCounters } from "./server.js";
+import type { SignalServerCounters } from "./counters.js";
+import type { SignalServer } from "./server.js";
 
 /**
  * Prometheus metrics for one SignalServer (prom-client). Labels come from closed sets (message type, error code),

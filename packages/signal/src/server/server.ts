@@ -17,6 +17,7 @@ import {
   type ServerMessage,
 } from "../protocol/messages.js";
 import { type Authenticate, type Grant, mayJoin, openAccess, tokenAuthenticator } from "./auth.js";
+import { newCounters, type SignalServerCounters } from "./counters.js";
 import { validateOptions } from "./options.js";
 import { TokenBucket } from "./rate-limit.js";
 import { MemoryRoomStore, type RoomStore } from "./rooms.js";
@@ -100,33 +101,9 @@ type Limits = Required<
  * The signalling server. `listen()` runs it standalone; `attach(httpServer, path)` shares an existing server;
  * `handleUpgrade()` takes upgrades handed over by Express, Fastify or Koa.
  */
-/** What the server counts (read by `signalMetrics`; cheap increments on paths that run anyway). */
-export interface SignalServerCounters {
-  sessionsCreated: number;
-  resumes: number;
-  /** Resumes refused with SESSION_EXPIRED (unknown or expired session, or messages lost to an outbox overflow). */
-  resumesRefused: number;
-  /** Detached sessions whose outbox bound was exceeded (they can no longer resume). */
-  outboxOverflows: number;
-  /** Messages refused by the per-connection rate limit. */
-  rateLimited: number;
-  /** Valid client messages, by type. */
-  messages: Record<"hello" | "ping" | "signal" | "join" | "leave" | "broadcast", number>;
-  /** Error messages sent, by code. */
-  errors: Partial<Record<SignalErrorCode, number>>;
-}
-
 export class SignalServer {
   readonly limits: Limits;
-  readonly counters: SignalServerCounters = {
-    sessionsCreated: 0,
-    resumes: 0,
-    resumesRefused: 0,
-    outboxOverflows: 0,
-    rateLimited: 0,
-    messages: { hello: 0, ping: 0, signal: 0, join: 0, leave: 0, broadcast: 0 },
-    errors: {},
-  };
+  readonly counters: SignalServerCounters = newCounters();
   private readonly wss: WebSocketServer;
   private readonly store: RoomStore;
   private readonly authenticate: Authenticate;
