@@ -1,5 +1,5 @@
 // Shared benchmark plumbing: free ports, child servers, CPU accounting from /proc, and the report format.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { performance } from "node:perf_hooks";
@@ -125,3 +125,17 @@ export async function parleyJoinToOpen({ Peer, createSignalServer }, { rounds = 
 }
 
 export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * A Node binary with SO_REUSEPORT (≥ 22.12) for servers that use every core: this one if it qualifies, else Node 24
+ * from the npm registry (the package `node`, as the test runner uses), resolved once to its binary so that the
+ * process measured is the server itself and not npx.
+ */
+export function reusePortNode() {
+  const [major, minor] = process.versions.node.split(".").map(Number);
+  if (major > 22 || (major === 22 && minor >= 12)) return process.execPath;
+  const found = spawnSync("npx", ["-y", "node@24", "-p", "process.execPath"], { encoding: "utf8" });
+  const path = found.stdout.trim().split("\n").at(-1);
+  if (found.status !== 0 || !path) throw new Error(`cannot get Node 24 through npx: ${found.stderr}`);
+  return path;
+}

@@ -1,5 +1,6 @@
 // The parley-turn command line as an operator meets it: bad flags stop startup with a precise message.
 import { writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { TurnClient } from "@parley/turn";
 import { describe, expect, it } from "vitest";
@@ -29,6 +30,12 @@ describe("parley-turn refuses bad command lines", () => {
     ["--use-auth-secret without a secret", ["--use-auth-secret"], /needs at least one --static-auth-secret/],
     ["an inverted port range", ["--min-port=60000", "--max-port=50000"], /--min-port 60000 is above --max-port 50000/],
     ["a non-numeric auth budget", ["--auth-failure-rate=lots"], /--auth-failure-rate: "lots" is not a whole number/],
+    [
+      "65 relay threads",
+      ["--relay-threads=65"],
+      /--relay-threads: "65" is not a thread count \(0-64; 0 = one per core\)/,
+    ],
+    ["a word for relay threads", ["-m", "two"], /--relay-threads: "two" is not a thread count/],
   ];
   for (const [name, args, message] of rows) {
     it(`stops on ${name}`, async () => {
@@ -92,18 +99,25 @@ describe("parley-turn accepts coturn's command lines", () => {
   });
 
   it("accepts coturn-internal flags with a one-line notice each", async () => {
-    const { program } = await startParleyTurn([
-      "--user=a:b",
-      "--no-tls",
-      "--no-cli",
-      "--cli-password=x",
-      "-m",
-      "4",
-      "--syslog",
-    ]);
-    for (const flag of ["no-cli", "cli-password", "relay-threads", "syslog"]) {
+    const { program } = await startParleyTurn(["--user=a:b", "--no-tls", "--no-cli", "--cli-password=x", "--syslog"]);
+    for (const flag of ["no-cli", "cli-password", "syslog"]) {
       expect(program.output()).toMatch(new RegExp(`notice: --${flag} is accepted for coturn compatibility`));
     }
+  });
+
+  it("runs -m/--relay-threads N relay threads, one per core by default, or one with a notice without reusePort", async () => {
+    const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+    const reusePort = major > 22 || (major === 22 && minor >= 12);
+    const { program } = await startParleyTurn(["--user=a:b", "--no-tls", "-m", "2"]);
+    if (reusePort) expect(program.output()).toMatch(/relay threads: 2\n/);
+    else
+      expect(program.output()).toMatch(
+        /relay threads: 1\n.*notice: relay threads: 1 of the 2 asked for \(Node .* has no reusePort/,
+      );
+    const defaults = await startParleyTurn(["--user=a:b", "--no-tls"]);
+    expect(defaults.program.output()).toMatch(
+      new RegExp(`relay threads: ${reusePort ? availableParallelism() : 1}\\n`),
+    );
   });
 
   it.skipIf(!hasTool("openssl"))("reads a turnserver.conf given with -c, with command-line flags on top", async () => {

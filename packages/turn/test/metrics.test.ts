@@ -9,18 +9,18 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-/** Current value of `name` for the label set `labels` (0 when that series does not exist yet). */
+/** Current value of `name` for the label set `labels`, summed over relay threads (0 when no series exists yet). */
 async function value(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
   const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
   if (!metric) throw new Error(`no metric ${name}`);
-  const series = (metric.values as Array<{ value: number; labels: Record<string, string | number> }>).find((v) =>
-    Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want),
-  );
-  return series?.value ?? 0;
+  return (metric.values as Array<{ value: number; labels: Record<string, string | number> }>)
+    .filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))
+    .reduce((sum, v) => sum + v.value, 0);
 }
 
-async function setup(): Promise<{ server: TurnServer; registry: Registry; port: number }> {
+async function setup(relayThreads: number): Promise<{ server: TurnServer; registry: Registry; port: number }> {
   const server = await createTurnServer({
+    relayThreads,
     listeningIps: ["127.0.0.1"],
     listeningPort: 0,
     realm: "north.gov",
@@ -38,12 +38,13 @@ const connect = async (port: number, username = "alice", password = "secret") =>
   return c;
 };
 
-describe("turnMetrics", () => {
+// With relay threads, events reach the server's thread a moment after the client's answer: hence expect.poll.
+describe.each([1, 2])("turnMetrics with relayThreads %i", (relayThreads) => {
   it("moves each metric with what it counts", async () => {
-    const { server, registry, port } = await setup();
+    const { server, registry, port } = await setup(relayThreads);
     const before = async (name: string, labels?: Record<string, string>) => value(registry, name, labels);
     const moved = async (name: string, labels: Record<string, string> | undefined, start: number) =>
-      expect(await value(registry, name, labels), name).toBeGreaterThan(start);
+      expect.poll(() => value(registry, name, labels), { message: name }).toBeGreaterThan(start);
 
     const created0 = await before("parley_turn_allocations_created_total", { transport: "udp" });
     const challenge0 = await before("parley_turn_auth_failures_total", { reason: "missing_integrity" });
@@ -53,7 +54,7 @@ describe("turnMetrics", () => {
     const relayB = (await b.allocate()).relayed;
     await moved("parley_turn_allocations_created_total", { transport: "udp" }, created0);
     await moved("parley_turn_auth_failures_total", { reason: "missing_integrity" }, challenge0);
-    expect(await value(registry, "parley_turn_allocations_active", { transport: "udp" })).toBe(2);
+    await expect.poll(() => value(registry, "parley_turn_allocations_active", { transport: "udp" })).toBe(2);
 
     // Relay one message each way between the two allocations.
     await a.createPermission(relayB.address);
@@ -69,8 +70,10 @@ describe("turnMetrics", () => {
 
     // A refused peer, counted by its rule and as a rejected CreatePermission.
     await a.createPermission("10.0.0.1").catch(() => undefined);
-    expect(await value(registry, "parley_turn_peer_denied_total", { rule: "private" })).toBe(1);
-    expect(await value(registry, "parley_turn_rejected_total", { method: "CreatePermission", code: "403" })).toBe(1);
+    await expect.poll(() => value(registry, "parley_turn_peer_denied_total", { rule: "private" })).toBe(1);
+    await expect
+      .poll(() => value(registry, "parley_turn_rejected_total", { method: "CreatePermission", code: "403" }))
+      .toBe(1);
 
     // Wrong credentials, and a quota refusal (userQuota 2: alice's third allocation).
     const wrong = await connect(port, "alice", "nope");
@@ -78,7 +81,7 @@ describe("turnMetrics", () => {
     await moved("parley_turn_auth_failures_total", { reason: "wrong_credentials" }, 0);
     await (await connect(port)).allocate();
     await (await connect(port)).allocate().catch(() => undefined);
-    expect(await value(registry, "parley_turn_quota_refusals_total")).toBe(1);
+    await expect.poll(() => value(registry, "parley_turn_quota_refusals_total")).toBe(1);
 
     // A Binding request, and garbage.
     await a.binding();
@@ -90,13 +93,16 @@ describe("turnMetrics", () => {
 
     // Deleting: refresh 0, then the active gauge goes down and the deletion is counted by reason.
     await b.refresh(0);
-    expect(await value(registry, "parley_turn_allocations_deleted_total", { reason: "refresh-zero" })).toBe(1);
+    await expect
+      .poll(() => value(registry, "parley_turn_allocations_deleted_total", { reason: "refresh-zero" }))
+      .toBe(1);
     expect(await value(registry, "parley_turn_allocations_active", { transport: "udp" })).toBe(2);
+    expect(await value(registry, "parley_turn_relay_threads")).toBe(server.relayThreads);
     expect(server.allocationCount).toBe(2);
   });
 
   it("never puts a user name or an address in a label", async () => {
-    const { registry, port } = await setup();
+    const { registry, port } = await setup(relayThreads);
     const c = await connect(port);
     await c.allocate();
     await c.createPermission("127.0.0.1");
@@ -106,7 +112,7 @@ describe("turnMetrics", () => {
     for (const line of text.split("\n").filter((l) => l && !l.startsWith("#"))) {
       const labels = /\{(.*)\}/.exec(line)?.[1] ?? "";
       for (const [, key] of labels.matchAll(/(\w+)="/g)) {
-        expect(["transport", "direction", "reason", "rule", "method", "code"]).toContain(key);
+        expect(["thread", "transport", "direction", "reason", "rule", "method", "code"]).toContain(key);
       }
     }
   });

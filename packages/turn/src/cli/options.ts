@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { BlockList, isIP } from "node:net";
+import { availableParallelism } from "node:os";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { TurnError } from "../errors.js";
 import { addRange } from "../server/peer-policy.js";
@@ -52,10 +53,10 @@ const flags = {
   config: { type: "string", short: "c" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean" },
+  "relay-threads": { type: "string", short: "m" },
   // Accepted for compatibility; they configure coturn internals Parley does not have.
   "cli-password": { type: "string" },
   "no-cli": { type: "boolean" },
-  "relay-threads": { type: "string", short: "m" },
   syslog: { type: "boolean" },
   db: { type: "string", short: "b" },
   "no-stdout-log": { type: "boolean" },
@@ -68,7 +69,6 @@ const flags = {
 const ignored = [
   "cli-password",
   "no-cli",
-  "relay-threads",
   "syslog",
   "db",
   "no-stdout-log",
@@ -185,6 +185,7 @@ export function parseCli(argv: string[]): CliConfig {
       fingerprint: values.fingerprint ?? false,
       noAuth: values["no-auth"] ?? false,
       mobility: values.mobility ?? false,
+      relayThreads: relayThreads(values["relay-threads"]),
       ...(values["no-software-attribute"] ? { software: false as const } : {}),
     },
     logFile: values["log-file"],
@@ -228,6 +229,15 @@ function count(flag: string, value: string | undefined, fallback: number): numbe
   if (value === undefined) return fallback;
   if (!/^\d{1,10}$/.test(value)) throw new TurnError("INVALID_OPTION", `${flag}: "${value}" is not a whole number`);
   return Number(value);
+}
+
+/** coturn's -m/--relay-threads: default one per core; 0 means the default too, as in coturn. */
+function relayThreads(value: string | undefined): number {
+  const cores = Math.min(availableParallelism(), 64);
+  if (value === undefined) return cores;
+  if (!/^\d{1,2}$/.test(value) || Number(value) > 64)
+    throw new TurnError("INVALID_OPTION", `--relay-threads: "${value}" is not a thread count (0-64; 0 = one per core)`);
+  return Number(value) === 0 ? cores : Number(value);
 }
 
 function readFile(flag: string, path: string): Buffer {

@@ -31,6 +31,8 @@ const USAGE = `Usage: parley-turn [coturn turnserver flags]
                               (default 50, 0 = no limit; first requests and stale nonces are always answered)
   -f, --fingerprint   -v/-V verbose   --log-file F|stdout   -c turnserver.conf   -n (no config file)
       --no-udp --no-tcp --no-tls   --mobility
+  -m, --relay-threads N       relay threads sharing the listening ports (SO_REUSEPORT; default one per core,
+                              Node 22.12+ on Linux; 0 = one per core)
       --prometheus [--prometheus-port N (9641)] [--prometheus-address IP (127.0.0.1)]   GET /metrics
   -h, --help   --version
 `;
@@ -173,6 +175,9 @@ async function main(argv: string[]): Promise<number> {
     log(`prometheus: http://${at}/metrics`);
   }
   for (const a of server.addresses) log(`listening: ${a.transport} ${a.address}:${a.port}`);
+  log(`relay threads: ${server.relayThreads}`);
+  if (server.threadNotice) log(`notice: ${server.threadNotice}`);
+  server.on("relay-thread-error", (e) => log(`relay thread ${e.thread} failed and is replaced: ${e.message}`));
   log(server.peerPolicy);
   log(`realm "${config.server.realm}", ready`);
 

@@ -105,6 +105,20 @@ export class Allocation {
     return this.relay6 && v6 ? this.relay6 : undefined;
   }
 
+  /** Closes the relay sockets and resolves once their ports are free (the allocation moves to another thread). */
+  async closeRelays(): Promise<void> {
+    await Promise.all(
+      [this.relay, this.relay6].map(
+        (relay) =>
+          new Promise<void>((resolve) => {
+            if (relay?.kind === "udp") relay.socket.close(() => resolve());
+            else if (relay) relay.server.close(() => resolve());
+            else resolve();
+          }),
+      ),
+    );
+  }
+
   close(): void {
     for (const relay of [this.relay, this.relay6]) {
       if (relay?.kind === "udp") relay.socket.close();

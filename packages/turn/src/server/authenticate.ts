@@ -48,11 +48,13 @@ export class Authenticator {
   constructor(
     options: TurnServerOptions,
     private readonly host: AuthenticatorHost,
+    /** Shared by all relay threads, so a nonce one issued verifies in the others. Random when not given. */
+    nonceSecret?: Buffer,
   ) {
     this.realm = options.realm ?? "parley";
     this.noAuth = options.noAuth ?? false;
     this.authFailureRate = options.authFailureRate ?? 50;
-    this.nonces = new NonceIssuer(options.nonceLifetime ?? 600);
+    this.nonces = new NonceIssuer(options.nonceLifetime ?? 600, nonceSecret);
     const md5KeyUsers = (options.users ?? []).some((u) => /^[^:]+:0x/i.test(u));
     const algorithms =
       options.passwordAlgorithms ?? (md5KeyUsers && !options.authenticate ? ["md5"] : ["sha256", "md5"]);

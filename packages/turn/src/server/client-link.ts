@@ -14,4 +14,6 @@ export interface ClientLink {
   close(): void;
   /** TCP/TLS only: turn this connection into a raw pipe to a peer connection (RFC 6062 ConnectionBind). */
   pipeTo?: (peer: import("node:net").Socket) => void;
+  /** TCP/TLS only: the same, to a peer connection held by another relay thread (bytes cross on `port`). */
+  bridge?: (port: import("node:worker_threads").MessagePort) => void;
 }

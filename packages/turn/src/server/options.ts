@@ -16,6 +16,7 @@ const RANGES: ReadonlyArray<readonly [keyof TurnServerOptions, number, number]> 
   ["authFailureRate", 0, 10_000_000],
   ["maxStreamBacklog", 1024, 2 ** 31],
   ["streamSetupTimeoutMs", 100, 86_400_000],
+  ["relayThreads", 1, 64],
 ];
 
 const fail = (message: string): never => {

@@ -18,14 +18,25 @@ interface Reservation {
 const RESERVATION_MS = 30_000;
 const BIND_ATTEMPTS = 32;
 
-/** Hands out relay sockets from the configured port range (coturn's --min-port/--max-port). */
+/**
+ * Hands out relay sockets from the configured port range (coturn's --min-port/--max-port). Relay sockets are bound
+ * without SO_REUSEPORT, so the kernel itself guarantees that no two relay threads ever hold one port; each thread
+ * picks at random and tries again on EADDRINUSE.
+ */
 export class RelayPorts {
   private readonly reservations = new Map<string, Reservation>();
 
   constructor(
     private readonly minPort: number,
     private readonly maxPort: number,
+    /** This relay thread's number, written into the first byte of RESERVATION-TOKENs. */
+    private readonly worker = 0,
   ) {}
+
+  /** The relay thread that issued a RESERVATION-TOKEN. */
+  static owner(token: Buffer): number {
+    return token[0] ?? 0;
+  }
 
   /**
    * Binds a relay socket on `address`. `even` asks for an even port (EVEN-PORT); with `reserveNext` the next port is
@@ -48,6 +59,8 @@ export class RelayPorts {
         continue;
       }
       const token = randomBytes(8);
+      // The Allocate that claims the token comes from another 5-tuple, which may reach another relay thread.
+      token[0] = this.worker;
       this.reservations.set(token.toString("hex"), { relay: next, expiresAt: Date.now() + RESERVATION_MS });
       return { relay, token };
     }
@@ -79,6 +92,19 @@ export class RelayPorts {
     const reservation = this.reservations.get(key);
     this.reservations.delete(key);
     return reservation?.relay;
+  }
+
+  /** Another thread claims the reservation: the port is closed here, so that thread can bind it. */
+  async release(token: Buffer): Promise<{ address: string; port: number } | undefined> {
+    const relay = this.claim(token);
+    if (!relay) return undefined;
+    await new Promise<void>((resolve) => relay.socket.close(() => resolve()));
+    return { address: relay.address, port: relay.port };
+  }
+
+  /** Binds exactly `address:port` (a reservation or an allocation that moved here from another thread). */
+  bindExact(address: string, port: number): Promise<RelaySocket | undefined> {
+    return bindRelay(address, port);
   }
 
   /** Releases reservations that were never claimed. */

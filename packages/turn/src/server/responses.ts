@@ -31,3 +31,10 @@ export function errorResponse(request: StunMessage, code: number, options: Error
     fingerprint: options.fingerprint,
   });
 }
+
+/** A 32-bit attribute value (LIFETIME, CONNECTION-ID). */
+export function u32(value: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32BE(value >>> 0, 0);
+  return b;
+}

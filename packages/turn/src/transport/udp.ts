@@ -1,4 +1,4 @@
-import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
+import { createSocket, type RemoteInfo, type Socket, type SocketOptions } from "node:dgram";
 import { isIPv6 } from "node:net";
 import { TurnError } from "../errors.js";
 import { ipLiteralLookup } from "./ip-lookup.js";
@@ -14,12 +14,16 @@ export function bindUdp(
   address: string,
   port: number,
   onPacket: (data: Buffer, from: RemoteInfo, via: UdpEndpoint) => void,
+  /** SO_REUSEPORT (Node ≥ 22.12): several relay threads bind one port and the kernel keeps each 5-tuple on one. */
+  reusePort = false,
 ): Promise<UdpEndpoint> {
+  // reusePort is in Node 22.12's dgram but not in @types/node 20, hence the widened type.
   const socket = createSocket({
     type: isIPv6(address) ? "udp6" : "udp4",
     ipv6Only: isIPv6(address),
     lookup: ipLiteralLookup,
-  });
+    ...(reusePort ? { reusePort: true } : {}),
+  } as SocketOptions);
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => {
       socket.close();
