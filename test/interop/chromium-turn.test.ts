@@ -89,55 +89,63 @@ const api = (page: Page) => ({
   close: () => page.evaluate(() => (window as unknown as PageApi).close()),
 });
 
-describe.skipIf(!hasTool("chromium"))("Chromium peers relayed only through parley-turn", () => {
-  let turn: TurnServer;
-  let sender: ReturnType<typeof api>;
-  let receiver: ReturnType<typeof api>;
+// With one relay thread and with two (SO_REUSEPORT; one thread where Node lacks it): each Chromium's 5-tuples may
+// land on either thread, and both peers' allocations relay to each other across them.
+describe.skipIf(!hasTool("chromium")).each([1, 2])(
+  "Chromium peers relayed only through parley-turn, relayThreads %i",
+  (relayThreads) => {
+    let turn: TurnServer;
+    let sender: ReturnType<typeof api>;
+    let receiver: ReturnType<typeof api>;
 
-  beforeAll(async () => {
-    turn = await createTurnServer({
-      listeningIps: ["127.0.0.1"],
-      listeningPort: 0,
-      realm: "parley.test",
-      users: ["browser:relay-only"],
-      peerPolicy: { allowLoopback: true },
-    }).listen();
-    const { url } = await servePage(PAGE);
-    const browser = await launchChromium();
-    const pages = await Promise.all([0, 1].map(async () => (await browser.newContext()).newPage()));
-    await Promise.all(pages.map((p) => p.goto(url)));
-    sender = api(pages[0]!);
-    receiver = api(pages[1]!);
-  });
-  afterAll(() => turn?.close());
-
-  for (const transport of ["udp", "tcp"] as const) {
-    it(`connects with relay candidates over TURN/${transport} and moves data and media`, async () => {
-      const port = turn.addresses.find((a) => a.transport === transport)!.port;
-      const iceServers = [
-        { urls: `turn:127.0.0.1:${port}?transport=${transport}`, username: "browser", credential: "relay-only" },
-      ];
-      const before = turn.counters.relayedToPeer;
-      await sender.makePeer(iceServers, true);
-      await receiver.makePeer(iceServers, false);
-      const offer = await sender.offer();
-      expect(offer.sdp).toMatch(/typ relay/);
-      expect(offer.sdp).not.toMatch(/typ host/);
-      await sender.accept(await receiver.answer(offer));
-
-      await Promise.all([sender.channelOpen(), receiver.channelOpen()]);
-      await sender.send("hello through the relay");
-      await receiver.send("and back again");
-      await expect.poll(receiver.inbox, { timeout: 15_000 }).toContain("hello through the relay");
-      await expect.poll(sender.inbox, { timeout: 15_000 }).toContain("and back again");
-
-      await expect.poll(async () => (await receiver.stats()).framesDecoded, { timeout: 30_000 }).toBeGreaterThan(10);
-      await expect.poll(async () => (await receiver.stats()).audioPackets, { timeout: 30_000 }).toBeGreaterThan(10);
-      const final = await receiver.stats();
-      expect(final.localCandidateType).toBe("relay");
-      expect(final.remoteCandidateType).toBe("relay");
-      expect(turn.counters.relayedToPeer - before).toBeGreaterThan(20);
-      await Promise.all([sender.close(), receiver.close()]);
+    beforeAll(async () => {
+      turn = await createTurnServer({
+        listeningIps: ["127.0.0.1"],
+        listeningPort: 0,
+        realm: "parley.test",
+        users: ["browser:relay-only"],
+        peerPolicy: { allowLoopback: true },
+        relayThreads,
+      }).listen();
+      const { url } = await servePage(PAGE);
+      const browser = await launchChromium();
+      const pages = await Promise.all([0, 1].map(async () => (await browser.newContext()).newPage()));
+      await Promise.all(pages.map((p) => p.goto(url)));
+      sender = api(pages[0]!);
+      receiver = api(pages[1]!);
     });
-  }
-});
+    afterAll(() => turn?.close());
+
+    for (const transport of ["udp", "tcp"] as const) {
+      it(`connects with relay candidates over TURN/${transport} and moves data and media`, async () => {
+        const port = turn.addresses.find((a) => a.transport === transport)!.port;
+        const iceServers = [
+          { urls: `turn:127.0.0.1:${port}?transport=${transport}`, username: "browser", credential: "relay-only" },
+        ];
+        await turn.refreshCounters();
+        const before = turn.counters.relayedToPeer;
+        await sender.makePeer(iceServers, true);
+        await receiver.makePeer(iceServers, false);
+        const offer = await sender.offer();
+        expect(offer.sdp).toMatch(/typ relay/);
+        expect(offer.sdp).not.toMatch(/typ host/);
+        await sender.accept(await receiver.answer(offer));
+
+        await Promise.all([sender.channelOpen(), receiver.channelOpen()]);
+        await sender.send("hello through the relay");
+        await receiver.send("and back again");
+        await expect.poll(receiver.inbox, { timeout: 15_000 }).toContain("hello through the relay");
+        await expect.poll(sender.inbox, { timeout: 15_000 }).toContain("and back again");
+
+        await expect.poll(async () => (await receiver.stats()).framesDecoded, { timeout: 30_000 }).toBeGreaterThan(10);
+        await expect.poll(async () => (await receiver.stats()).audioPackets, { timeout: 30_000 }).toBeGreaterThan(10);
+        const final = await receiver.stats();
+        expect(final.localCandidateType).toBe("relay");
+        expect(final.remoteCandidateType).toBe("relay");
+        await turn.refreshCounters();
+        expect(turn.counters.relayedToPeer - before).toBeGreaterThan(20);
+        await Promise.all([sender.close(), receiver.close()]);
+      });
+    }
+  },
+);
