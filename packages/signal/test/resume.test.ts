@@ -106,6 +106,24 @@ describe("session resume", () => {
     expect(previous).toBe(oldId);
   });
 
+  it("resumes a long session: 600 messages received in its life, then 200 more while cut off (outbox 256)", async () => {
+    const { alice, bob } = await setup({ messagesPerSecond: 2000 });
+    const got: number[] = [];
+    payloadNumbers(alice, got);
+    for (let n = 0; n < 600; n++) await bob.signal("r", alice.sessionId, "candidate", { n });
+    await until(() => got.length === 600, 5000, "600 signals");
+    const id = alice.sessionId;
+    proxy.refusing = true;
+    proxy.cut();
+    await nextEvent(alice, "reconnecting");
+    for (let n = 600; n < 800; n++) await bob.signal("r", id, "candidate", { n });
+    proxy.refusing = false;
+    await nextEvent(alice, "resumed", 5000);
+    await until(() => got.length >= 800, 3000, "800 signals");
+    expect(got).toEqual(Array.from({ length: 800 }, (_, n) => n));
+    expect(alice.sessionId).toBe(id);
+  });
+
   it("refuses a resume with a wrong token (no session takeover)", async () => {
     const { alice } = await setup();
     const { WebSocket } = await import("ws");

@@ -17,8 +17,16 @@ import {
 import { backoffDelay, type ReconnectOptions } from "./backoff.js";
 import { type OpenFailure, openSocket, type Socket, type WebSocketConstructor } from "./socket.js";
 
+/** Processed messages are acknowledged (`received`) every this many, or ACK_DELAY_MS after the last one. */
+const ACK_EVERY = 32;
+const ACK_DELAY_MS = 1000;
+
 export interface SignalClientOptions {
-  token?: string;
+  /**
+   * The hello token, or a function called on every connect and reconnect (so a client can fetch a fresh JWT: a
+   * resume past the session's token expiry needs one).
+   */
+  token?: string | (() => string | Promise<string>);
   /** How long a request waits for its answer (queued time included). Default 10 s. */
   requestTimeoutMs?: number;
   /** Reconnect with backoff and resume the session after an unexpected drop. `false` turns it off. */
@@ -47,6 +55,8 @@ export interface SignalClientEvents {
   welcome: (welcome: Welcome) => void;
   "member-joined": (room: string, member: Member) => void;
   "member-left": (room: string, memberId: string) => void;
+  /** A member joined again with new metadata. */
+  "member-updated": (room: string, member: Member) => void;
   signal: (message: SignalMessage) => void;
   broadcast: (message: BroadcastMessage) => void;
   /** Fresh ICE servers (TURN credentials are refreshed before they expire). */
@@ -94,6 +104,9 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
   private welcomeMessage: Welcome | undefined;
   private nextId = 1;
   private lastSeq = 0;
+  /** The highest seq acknowledged to the server with `received`. */
+  private ackedSeq = 0;
+  private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private attempt = 0;
   private readonly pending = new Map<string, Pending>();
   private readonly joinedRooms = new Map<string, RoomState>();
@@ -213,7 +226,8 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
     };
     const previous = this.welcomeMessage;
     const hello: Record<string, unknown> = { type: "hello", version: this.options.version ?? PROTOCOL_VERSION };
-    if (this.options.token) hello.token = this.options.token;
+    const token = typeof this.options.token === "function" ? await this.options.token() : this.options.token;
+    if (token) hello.token = token;
     if (previous) {
       hello.resume = { sessionId: previous.sessionId, resumeToken: previous.resumeToken, lastSeq: this.lastSeq };
     }
@@ -241,6 +255,7 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
   private async replaceSession(previous: Welcome, welcome: Welcome): Promise<void> {
     this.welcomeMessage = welcome;
     this.lastSeq = 0;
+    this.ackedSeq = 0;
     for (const p of [...this.pending.values()]) {
       if (p.sent)
         this.settle(p.id)?.reject(
@@ -265,9 +280,33 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
   }
 
   /** The socket is gone: reconnect (with backoff and jitter) unless we are closing or told not to. */
+  /**
+   * Tells the server which messages were processed (`received`), so it need not keep them for a resume: without
+   * this, a long session's outbox fills with delivered messages and a blip after the bound costs the session.
+   */
+  private acknowledge(): void {
+    if (this.lastSeq - this.ackedSeq >= ACK_EVERY) this.sendAck();
+    else
+      this.ackTimer ??= setTimeout(() => {
+        this.ackTimer = undefined;
+        this.sendAck();
+      }, ACK_DELAY_MS);
+  }
+
+  private sendAck(): void {
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    if (this.state !== "open" || !this.socket || this.lastSeq <= this.ackedSeq) return;
+    this.socket.send(JSON.stringify({ type: "received", seq: this.lastSeq }));
+    this.ackedSeq = this.lastSeq;
+    this.tokens -= 1; // a frame like any other against the server's rate
+  }
+
   private onDrop(reason: string): void {
     this.stopHeartbeat();
     clearTimeout(this.flushTimer);
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
     this.flushTimer = undefined;
     this.socket = undefined;
     if (this.state === "closed") return;
@@ -305,6 +344,7 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
     this.stopHeartbeat();
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.flushTimer);
+    clearTimeout(this.ackTimer);
     this.outgoing.length = 0;
     const socket = this.socket;
     this.socket = undefined;
@@ -449,6 +489,8 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
       // Exactly once: a replay after resume may repeat what we already have.
       if (msg.seq <= this.lastSeq) return;
       this.lastSeq = msg.seq;
+      // Handlers run synchronously below, so by the next turn this message is processed.
+      queueMicrotask(() => this.acknowledge());
     }
     switch (msg.type) {
       case "error": {
@@ -465,6 +507,10 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
       case "member-left":
         this.joinedRooms.get(msg.room)?.members.delete(msg.memberId);
         this.emit("member-left", msg.room, msg.memberId);
+        return;
+      case "member-updated":
+        this.joinedRooms.get(msg.room)?.members.set(msg.member.id, msg.member);
+        this.emit("member-updated", msg.room, msg.member);
         return;
       case "signal":
         this.emit("signal", msg);

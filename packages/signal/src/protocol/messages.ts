@@ -12,7 +12,13 @@ const roomName = v.pipe(
 );
 /** Free-form JSON the server passes through untouched; its size is bounded by the frame limit. */
 const opaque = v.unknown();
-const metadata = v.optional(v.record(v.string(), v.unknown()));
+/** A member's metadata: a JSON object (an array or a string is BAD_MESSAGE). */
+const metadata = v.optional(
+  v.custom<Record<string, unknown>>(
+    (m) => typeof m === "object" && m !== null && !Array.isArray(m),
+    "metadata must be an object",
+  ),
+);
 
 export const SignalKind = v.picklist(["offer", "answer", "candidate", "end-of-candidates", "restart"]);
 
@@ -50,6 +56,11 @@ export const SendBroadcastSchema = v.strictObject({
   payload: opaque,
 });
 export const PingSchema = v.strictObject({ type: v.literal("ping"), id });
+/** The client processed every message through `seq`: the server may forget them (no answer). */
+export const ReceivedSchema = v.strictObject({
+  type: v.literal("received"),
+  seq: v.pipe(v.number(), v.integer(), v.minValue(0)),
+});
 
 export const ClientMessageSchema = v.variant("type", [
   HelloSchema,
@@ -58,6 +69,7 @@ export const ClientMessageSchema = v.variant("type", [
   SendSignalSchema,
   SendBroadcastSchema,
   PingSchema,
+  ReceivedSchema,
 ]);
 
 // ---- server → client --------------------------------------------------------------------------------------------
@@ -99,6 +111,8 @@ export const AckSchema = v.object({ type: v.literal("ack"), re: id });
 export const PongSchema = v.object({ type: v.literal("pong"), re: id });
 export const MemberJoinedSchema = v.object({ type: v.literal("member-joined"), seq, room: v.string(), member });
 export const MemberLeftSchema = v.object({ type: v.literal("member-left"), seq, room: v.string(), memberId: id });
+/** A member joined again with other metadata. */
+export const MemberUpdatedSchema = v.object({ type: v.literal("member-updated"), seq, room: v.string(), member });
 export const SignalSchema = v.object({
   type: v.literal("signal"),
   seq,
@@ -131,6 +145,7 @@ export const ServerMessageSchema = v.variant("type", [
   PongSchema,
   MemberJoinedSchema,
   MemberLeftSchema,
+  MemberUpdatedSchema,
   SignalSchema,
   BroadcastSchema,
   IceServersSchema,
@@ -153,10 +168,11 @@ export type SignalMessage = v.InferOutput<typeof SignalSchema>;
 export type BroadcastMessage = v.InferOutput<typeof BroadcastSchema>;
 export type MemberJoined = v.InferOutput<typeof MemberJoinedSchema>;
 export type MemberLeft = v.InferOutput<typeof MemberLeftSchema>;
+export type MemberUpdated = v.InferOutput<typeof MemberUpdatedSchema>;
 export type ErrorMessage = v.InferOutput<typeof ErrorSchema>;
 export type SignalKind = v.InferOutput<typeof SignalKind>;
 /** Server messages that carry `seq`: the ones a session's outbox keeps for resume. */
-export type SequencedMessage = SignalMessage | BroadcastMessage | MemberJoined | MemberLeft;
+export type SequencedMessage = SignalMessage | BroadcastMessage | MemberJoined | MemberLeft | MemberUpdated;
 
 /** One line naming the first problem valibot found, with its path: what the `message` of a BAD_MESSAGE error says. */
 export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {

@@ -1,4 +1,5 @@
 import type { SignalErrorCode } from "../protocol/errors.js";
+import type { ClientMessage } from "../protocol/messages.js";
 
 /** What the server counts (read by `signalMetrics`; cheap increments on paths that run anyway). */
 export interface SignalServerCounters {
@@ -11,7 +12,7 @@ export interface SignalServerCounters {
   /** Messages refused by the per-connection rate limit. */
   rateLimited: number;
   /** Valid client messages, by type. */
-  messages: Record<"hello" | "ping" | "signal" | "join" | "leave" | "broadcast", number>;
+  messages: Record<ClientMessage["type"], number>;
   /** Error messages sent, by code. */
   errors: Partial<Record<SignalErrorCode, number>>;
 }
@@ -23,7 +24,7 @@ export function newCounters(): SignalServerCounters {
     resumesRefused: 0,
     outboxOverflows: 0,
     rateLimited: 0,
-    messages: { hello: 0, ping: 0, signal: 0, join: 0, leave: 0, broadcast: 0 },
+    messages: { hello: 0, ping: 0, signal: 0, join: 0, leave: 0, broadcast: 0, received: 0 },
     errors: {},
   };
 }

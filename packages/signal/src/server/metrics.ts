@@ -42,7 +42,11 @@ export function signalMetrics(server: SignalServer, registry = new Registry()): 
   total("sessions_created_total", "Sessions created (each hello without a resume)", (c) => c.sessionsCreated);
   total("resumes_total", "Sessions resumed on a new connection", (c) => c.resumes);
   total("resumes_refused_total", "Resumes refused with SESSION_EXPIRED", (c) => c.resumesRefused);
-  total("outbox_overflows_total", "Detached sessions whose outbox bound was exceeded", (c) => c.outboxOverflows);
+  total(
+    "outbox_overflows_total",
+    "Resumes refused because messages the client had not seen were dropped from the outbox",
+    (c) => c.outboxOverflows,
+  );
   total("rate_limited_total", "Messages refused by the per-connection rate limit", (c) => c.rateLimited);
   const labelled = <K extends string>(
     name: string,

@@ -3,6 +3,7 @@ import type { Duplex } from "node:stream";
 import * as v from "valibot";
 import { type WebSocket, WebSocketServer } from "ws";
 import { SignalErrorCode } from "../protocol/errors.js";
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "../protocol/json-depth.js";
 import {
   type ClientMessage,
   ClientMessageSchema,
@@ -16,7 +17,7 @@ import {
   type SendSignal,
   type ServerMessage,
 } from "../protocol/messages.js";
-import { type Authenticate, type Grant, mayJoin, openAccess, tokenAuthenticator } from "./auth.js";
+import { type Authenticate, type Grant, grantProblem, mayJoin, openAccess, tokenAuthenticator } from "./auth.js";
 import { newCounters, type SignalServerCounters } from "./counters.js";
 import { validateOptions } from "./options.js";
 import { TokenBucket } from "./rate-limit.js";
@@ -76,10 +77,13 @@ interface Connection {
   bucket: TokenBucket;
   /** Messages refused in a row for the rate limit; past a second's worth the connection is closed. */
   refusedInARow: number;
+  lastRefusedAt: number;
 }
 
 /** Frames one connection may have waiting while an earlier one awaits the room store. */
 const MAX_QUEUED_FRAMES = 64;
+/** Close code for a connection whose session was resumed on another one (PROTOCOL.md): do not resume it again. */
+export const CLOSE_RESUMED_ELSEWHERE = 4001;
 
 type Limits = Required<
   Pick<
@@ -131,8 +135,9 @@ export class SignalServer {
     this.store = options.store ?? new MemoryRoomStore();
     this.authenticate =
       options.authenticate ?? (options.tokenSecret ? tokenAuthenticator(options.tokenSecret) : openAccess);
-    // ws refuses (1009) frames beyond maxPayload; ours answers with MESSAGE_TOO_LARGE first, so allow a little more.
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.limits.maxMessageBytes + 1024 });
+    // ws cuts frames beyond maxPayload with a bare 1009 before we see them. Up to 4× the limit a frame reaches admit(),
+    // which answers MESSAGE_TOO_LARGE and then closes; beyond that, holding the frame would cost too much memory.
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.limits.maxMessageBytes * 4 });
     this.wss.on("connection", (socket: WebSocket, request: IncomingMessage | undefined) =>
       this.onConnection(socket, request),
     );
@@ -182,6 +187,11 @@ export class SignalServer {
   get roomCount(): number | undefined {
     const size = (this.store as { size?: unknown }).size;
     return typeof size === "number" ? size : undefined;
+  }
+
+  /** Open WebSocket connections (a detached session has none). */
+  get connectionCount(): number {
+    return this.connections.size;
   }
 
   get sessionCount(): number {
@@ -234,6 +244,7 @@ export class SignalServer {
       queued: 0,
       bucket: new TokenBucket(this.limits.messagesPerSecond, this.limits.messagesPerSecond * 2),
       refusedInARow: 0,
+      lastRefusedAt: 0,
     };
     this.connections.add(conn);
     conn.helloTimer = setTimeout(() => {
@@ -314,9 +325,12 @@ export class SignalServer {
       } else if (conn.refusedInARow > this.limits.messagesPerSecond) {
         this.batcher.closeAfterFlush(socket, 1008, "rate limit exceeded");
       }
+      conn.lastRefusedAt = Date.now();
       return false;
     }
-    conn.refusedInARow = 0;
+    // The flood is over only after a second without a refusal: a token that trickles back during a flood must not
+    // re-arm the error (PROTOCOL.md promises one RATE_LIMITED per flood).
+    if (conn.refusedInARow > 0 && Date.now() - conn.lastRefusedAt > 1000) conn.refusedInARow = 0;
     return true;
   }
 
@@ -342,9 +356,14 @@ export class SignalServer {
       this.fail(conn, undefined, SignalErrorCode.BadMessage, "binary frame where JSON text was expected");
       return;
     }
+    const text = Array.isArray(data) ? Buffer.concat(data).toString("utf8") : data.toString("utf8");
+    if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+      this.fail(conn, undefined, SignalErrorCode.BadMessage, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+      return;
+    }
     let json: unknown;
     try {
-      json = JSON.parse(Array.isArray(data) ? Buffer.concat(data).toString("utf8") : data.toString("utf8"));
+      json = JSON.parse(text);
     } catch (err) {
       this.fail(conn, undefined, SignalErrorCode.BadJson, `not JSON: ${(err as Error).message}`);
       return;
@@ -392,22 +411,34 @@ export class SignalServer {
         );
         return;
       }
-      if (!session.canResumeFrom(msg.resume.lastSeq)) {
+      const check = session.resumeFrom(msg.resume.lastSeq);
+      if (!check.ok && check.problem === "ahead") {
+        // A confused client, not a lost session: refuse this resume and keep the session for its real holder.
+        this.counters.resumesRefused++;
+        this.fail(conn, msg.id, SignalErrorCode.BadMessage, check.detail);
+        return;
+      }
+      if (!check.ok) {
         session.socket?.terminate();
         await this.expire(session);
         this.counters.resumesRefused++;
+        this.counters.outboxOverflows++;
         this.fail(
           conn,
           msg.id,
           SignalErrorCode.SessionExpired,
-          "messages for this session were lost (outbox bound exceeded); join again",
+          `${check.detail}; say hello without resume and join again`,
         );
         return;
       }
-      // Take over from the old socket (if it is still half-open, it is closed quietly, without a detach).
+      const renewed = await this.renewGrant(conn, msg, session);
+      if (!renewed) return;
+      // The new connection takes over; the old one (if still open) is told why it is being closed, so its holder
+      // does not try to resume too.
       const old = session.socket;
       for (const other of this.connections) if (other.socket === old) other.session = undefined;
-      if (old && old !== conn.socket) old.terminate();
+      if (old && old !== conn.socket) old.close(CLOSE_RESUMED_ELSEWHERE, "session resumed on another connection");
+      session.rotateResumeToken();
       session.socket = conn.socket;
       clearTimeout(session.expiryTimer);
       session.expiryTimer = undefined;
@@ -427,18 +458,17 @@ export class SignalServer {
     } catch (err) {
       grant = `authentication failed: ${(err as Error).message}`;
     }
+    if (typeof grant !== "string") grant = grantProblem(grant) ?? grant;
     if (typeof grant === "string") {
       this.fail(conn, msg.id, SignalErrorCode.Unauthorized, grant);
       this.batcher.closeAfterFlush(conn.socket, 1008, "unauthorized");
       return;
     }
     if (conn.socket.readyState !== conn.socket.OPEN) return;
-    const session = new Session(
-      grant,
-      this.batcher,
-      { outboxMessages: this.limits.outboxMessages, outboxBytes: this.limits.outboxBytes },
-      () => this.counters.outboxOverflows++,
-    );
+    const session = new Session(grant, this.batcher, {
+      outboxMessages: this.limits.outboxMessages,
+      outboxBytes: this.limits.outboxBytes,
+    });
     this.counters.sessionsCreated++;
     session.socket = conn.socket;
     this.sessions.set(session.id, session);
@@ -448,9 +478,46 @@ export class SignalServer {
     this.scheduleIceRefresh(session);
   }
 
+  /**
+   * A resume is bounded by the session's grant: past its token's expiry it needs a fresh token (in the same hello),
+   * for the same identity. Answers the error itself and returns false when the resume may not go on.
+   */
+  private async renewGrant(conn: Connection, msg: Hello, session: Session): Promise<boolean> {
+    if (msg.token === undefined) {
+      const expiresAt = session.grant.expiresAt;
+      if (expiresAt === undefined || expiresAt > Date.now()) return true;
+      this.counters.resumesRefused++;
+      this.fail(
+        conn,
+        msg.id,
+        SignalErrorCode.SessionExpired,
+        "the session's token has expired; resume with a fresh token in hello.token, or say hello anew",
+      );
+      return false;
+    }
+    let grant: Grant | string;
+    try {
+      grant = await this.authenticate(msg.token, conn.request);
+    } catch (err) {
+      grant = `authentication failed: ${(err as Error).message}`;
+    }
+    if (typeof grant !== "string") grant = grantProblem(grant) ?? grant;
+    if (typeof grant !== "string" && grant.identity !== session.grant.identity) {
+      grant = "the token is for another identity than the session";
+    }
+    if (typeof grant === "string") {
+      this.counters.resumesRefused++;
+      this.fail(conn, msg.id, SignalErrorCode.Unauthorized, grant);
+      this.batcher.closeAfterFlush(conn.socket, 1008, "unauthorized");
+      return false;
+    }
+    session.grant = grant;
+    return true;
+  }
+
   private onMessage(conn: Connection, session: Session, msg: Exclude<ClientMessage, Hello>): void | Promise<void> {
     // A repeated id is a retry after a resume: answer it again, do not do it twice (PROTOCOL.md, "Resume").
-    const cached = msg.id ? session.answerTo(msg.id) : undefined;
+    const cached = "id" in msg && msg.id ? session.answerTo(msg.id) : undefined;
     if (cached) {
       this.batcher.send(conn.socket, cached);
       return;
@@ -458,6 +525,16 @@ export class SignalServer {
     switch (msg.type) {
       case "ping":
         this.answer(conn, session, msg.id, { type: "pong", re: msg.id });
+        return;
+      case "received":
+        if (msg.seq > session.lastSeq) {
+          this.fail(
+            conn,
+            undefined,
+            SignalErrorCode.BadMessage,
+            `received.seq ${msg.seq} is ahead of the last message sent (seq ${session.lastSeq})`,
+          );
+        } else session.acknowledge(msg.seq);
         return;
       case "signal":
         return this.onSignal(conn, session, msg);
@@ -522,6 +599,7 @@ export class SignalServer {
       return;
     }
     const rejoin = session.rooms.has(msg.room);
+    const metadataChanged = rejoin && JSON.stringify(session.rooms.get(msg.room)) !== JSON.stringify(msg.metadata);
     session.rooms.set(msg.room, msg.metadata);
     this.answer(conn, session, msg.id, {
       type: "joined",
@@ -530,10 +608,10 @@ export class SignalServer {
       self: session.id,
       members: result.members,
     });
-    if (!rejoin) {
-      for (const other of result.members) {
-        this.sessions.get(other.id)?.deliver({ type: "member-joined", room: msg.room, member });
-      }
+    // A join of a room one is already in updates one's metadata: the others hear of it as member-updated.
+    if (!rejoin || metadataChanged) {
+      const type = rejoin ? "member-updated" : "member-joined";
+      for (const other of result.members) this.sessions.get(other.id)?.deliver({ type, room: msg.room, member });
     }
   }
 

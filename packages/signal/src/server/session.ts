@@ -9,14 +9,20 @@ const ANSWERS_KEPT = 256;
 
 type Unsequenced = SequencedMessage extends infer M ? (M extends SequencedMessage ? Omit<M, "seq"> : never) : never;
 
+/** Whether a resume from `lastSeq` loses nothing ("ok"), or why not. */
+export type ResumeCheck = { ok: true } | { ok: false; problem: "ahead" | "lost"; detail: string };
+
 /**
  * One participant's session. It outlives its WebSocket for the resume window: messages addressed to it are numbered
  * (`seq`) and kept in a bounded outbox, so a client that resumes with the last seq it saw gets every later message
- * once, in order. When the outbox bound is exceeded while detached, the session is lost (SESSION_EXPIRED).
+ * once, in order. Messages the client acknowledged (`received`) leave the outbox; when the bound pushes out others,
+ * a resume still succeeds if the client had processed them — only a gap between its `lastSeq` and the oldest
+ * message kept loses the session (SESSION_EXPIRED, saying which messages were dropped).
  */
 export class Session {
   readonly id = randomUUID();
-  readonly resumeToken = randomBytes(24).toString("base64url");
+  /** Secret for resuming; a new one on every resume, so an old copy cannot take the session over. */
+  resumeToken = randomBytes(24).toString("base64url");
   readonly rooms = new Map<string, Record<string, unknown> | undefined>();
   socket: WebSocket | undefined;
   expiryTimer: NodeJS.Timeout | undefined;
@@ -24,15 +30,13 @@ export class Session {
   private seq = 0;
   private readonly outbox: Array<{ seq: number; text: string }> = [];
   private outboxBytes = 0;
-  /** Set when a detached session's outbox overflowed: it can no longer be resumed without loss. */
-  overflowed = false;
+  /** The highest seq no longer held (acknowledged by the client, or pushed out by the bound). */
+  private droppedThrough = 0;
 
   constructor(
     public grant: Grant,
     private readonly batcher: SendBatcher,
     private readonly limits: { outboxMessages: number; outboxBytes: number },
-    /** Called once, when the session becomes impossible to resume (a detached outbox overflowed). */
-    private readonly onOverflow: () => void = () => {},
   ) {}
 
   /** Answers to recent requests by id, so a request re-sent after a resume is answered, not repeated. */
@@ -54,29 +58,59 @@ export class Session {
     return a.length === b.length && timingSafeEqual(a, b);
   }
 
+  /** The seq of the last message addressed to this session. */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
   /** Numbers, records and (if connected) sends a message addressed to this session. */
   deliver(message: Unsequenced): void {
     const seq = ++this.seq;
     const text = JSON.stringify({ ...message, seq });
     this.outbox.push({ seq, text });
     this.outboxBytes += text.length;
-    // Connected: keep a window of recent messages for a resume after an abrupt drop. Detached: the bound is hard.
+    // The bound holds connected or not: the oldest messages go first. Whether that loses anything is known only
+    // at resume, when the client says what it had processed (or earlier, through `received`).
     while (this.outbox.length > this.limits.outboxMessages || this.outboxBytes > this.limits.outboxBytes) {
-      const dropped = this.outbox.shift()!;
-      this.outboxBytes -= dropped.text.length;
-      if (!this.socket && !this.overflowed) {
-        this.overflowed = true;
-        this.onOverflow();
-      }
+      this.drop();
     }
     if (this.socket) this.batcher.send(this.socket, text);
   }
 
-  /** Whether everything after `lastSeq` is still held, so a resume loses nothing. */
-  canResumeFrom(lastSeq: number): boolean {
-    if (this.overflowed || lastSeq > this.seq) return false;
-    const first = this.outbox[0]?.seq ?? this.seq + 1;
-    return lastSeq + 1 >= first;
+  /** The client processed every message through `seq` (`received`): they need not be kept for a resume. */
+  acknowledge(seq: number): void {
+    const through = Math.min(seq, this.seq);
+    while (this.outbox.length > 0 && this.outbox[0]!.seq <= through) this.drop();
+    this.droppedThrough = Math.max(this.droppedThrough, through);
+  }
+
+  /** Whether everything after `lastSeq` is still held, so a resume loses nothing; if not, what happened. */
+  resumeFrom(lastSeq: number): ResumeCheck {
+    if (lastSeq > this.seq) {
+      return {
+        ok: false,
+        problem: "ahead",
+        detail: `resume.lastSeq ${lastSeq} is ahead of the last message this session was sent (seq ${this.seq})`,
+      };
+    }
+    if (lastSeq < this.droppedThrough) {
+      return {
+        ok: false,
+        problem: "lost",
+        detail: `messages ${lastSeq + 1} to ${this.droppedThrough} were dropped (the outbox keeps ${this.limits.outboxMessages} messages or ${this.limits.outboxBytes} bytes)`,
+      };
+    }
+    return { ok: true };
+  }
+
+  rotateResumeToken(): void {
+    this.resumeToken = randomBytes(24).toString("base64url");
+  }
+
+  private drop(): void {
+    const dropped = this.outbox.shift()!;
+    this.outboxBytes -= dropped.text.length;
+    this.droppedThrough = Math.max(this.droppedThrough, dropped.seq);
   }
 
   /** Sends everything after `lastSeq` on the current socket, in order. */
