@@ -1,5 +1,11 @@
 export type { ReconnectOptions } from "./client/backoff.js";
-export { type RoomState, SignalClient, type SignalClientEvents, type SignalClientOptions } from "./client/client.js";
+export {
+  type RoomState,
+  SignalClient,
+  type SignalClientEvents,
+  type SignalClientOptions,
+  type SignalUrl,
+} from "./client/client.js";
 export { SignalError, SignalErrorCode } from "./protocol/errors.js";
 export {
   type BroadcastMessage,

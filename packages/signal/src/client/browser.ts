@@ -11,4 +11,10 @@ export {
   type Welcome,
 } from "../protocol/messages.js";
 export type { ReconnectOptions } from "./backoff.js";
-export { type RoomState, SignalClient, type SignalClientEvents, type SignalClientOptions } from "./client.js";
+export {
+  type RoomState,
+  SignalClient,
+  type SignalClientEvents,
+  type SignalClientOptions,
+  type SignalUrl,
+} from "./client.js";

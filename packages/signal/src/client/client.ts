@@ -21,6 +21,9 @@ import { type OpenFailure, openSocket, type Socket, type WebSocketConstructor } 
 const ACK_EVERY = 32;
 const ACK_DELAY_MS = 1000;
 
+/** Where to connect: one URL, several (failover in order), or a function asked on every (re)connect. */
+export type SignalUrl = string | readonly string[] | (() => string | Promise<string>);
+
 export interface SignalClientOptions {
   /**
    * The hello token, or a function called on every connect and reconnect (so a client can fetch a fresh JWT: a
@@ -119,24 +122,52 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
   private readonly options: Required<Pick<SignalClientOptions, "requestTimeoutMs" | "heartbeatMs" | "maxQueued">> &
     SignalClientOptions;
 
+  /** The server URL in use (or last tried). */
+  url = "";
+  /** Index into a URL list: the one to try next. */
+  private urlIndex = 0;
+
   private constructor(
-    readonly url: string,
+    private readonly urls: SignalUrl,
     options: SignalClientOptions,
   ) {
     super();
     this.options = { requestTimeoutMs: 10_000, heartbeatMs: 10_000, maxQueued: 256, ...options };
   }
 
-  /** Opens the connection and completes hello/welcome. Rejects (CONNECT_FAILED, UNAUTHORIZED…) without retrying. */
-  static async connect(url: string, options: SignalClientOptions = {}): Promise<SignalClient> {
+  /**
+   * Opens the connection and completes hello/welcome. `url` may be a list (tried in turn; on reconnect the client
+   * stays on the server it had and moves to the next when that one cannot be reached) or a function called for
+   * every attempt. Rejects (CONNECT_FAILED, UNAUTHORIZED…) once every URL of a list has failed, without retrying.
+   */
+  static async connect(url: SignalUrl, options: SignalClientOptions = {}): Promise<SignalClient> {
+    if (Array.isArray(url) && (url.length === 0 || url.some((u) => typeof u !== "string" || u.length === 0)))
+      throw new SignalError(
+        SignalErrorCode.InvalidOption,
+        "url must be a URL, a non-empty list of URLs, or a function",
+      );
     const client = new SignalClient(url, options);
-    try {
-      await client.open();
-    } catch (err) {
-      client.shutdown(err as SignalError);
-      throw err;
+    const tries = Array.isArray(url) ? url.length : 1;
+    for (let i = 0; ; i++) {
+      try {
+        await client.open();
+        return client;
+      } catch (err) {
+        const last = i + 1 >= tries || (err instanceof SignalError && FATAL.has(err.code));
+        if (last) {
+          client.shutdown(err as SignalError);
+          throw err;
+        }
+      }
     }
-    return client;
+  }
+
+  /** The URL for this attempt; a failed attempt on a list moves to the next entry (see `open`). */
+  private async nextUrl(): Promise<string> {
+    const { urls } = this;
+    if (typeof urls === "string") return urls;
+    if (typeof urls === "function") return urls();
+    return urls[this.urlIndex % urls.length]!;
   }
 
   /** The latest welcome: session id, ICE servers, the server's limits. */
@@ -203,10 +234,13 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
   private async open(): Promise<void> {
     let socket: Socket;
     try {
+      this.url = await this.nextUrl();
       socket = await openSocket(this.url, this.options.WebSocket, (created) => {
         this.socket = created;
       });
     } catch (err) {
+      // This server cannot be reached: the next attempt goes to the next URL of the list (failover).
+      this.urlIndex++;
       const failure = err as OpenFailure | Error;
       throw new SignalError(
         SignalErrorCode.ConnectFailed,
