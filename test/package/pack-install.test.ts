@@ -125,6 +125,7 @@ describe.skipIf(!hasTool("chromium") || !hasTool("ffmpeg"))("the packages as npm
     );
     expect(marked.length).toBeGreaterThanOrEqual(12);
     expect(existsSync(join(app, "node_modules/@parley/signal/PROTOCOL.md"))).toBe(true);
+    expect(existsSync(join(app, "node_modules/@parley/signal/protocol.schema.json"))).toBe(true);
     expect(existsSync(join(app, "node_modules/@parley/browser/dist/browser/parley-browser.js"))).toBe(true);
     const stray = PACKAGES.filter((p) => existsSync(join(app, "node_modules", p, "dist/.tsbuildinfo")));
     expect(stray, "tarballs carry dist/.tsbuildinfo").toEqual([]);

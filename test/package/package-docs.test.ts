@@ -28,8 +28,11 @@ describe("package READMEs as npm shows them", () => {
       if (pkg.files.includes("dist")) expect(pkg.files).toContain("!dist/.tsbuildinfo");
     });
   }
-  it("@parley/signal ships PROTOCOL.md, which its README names", () => {
+  it("@parley/signal ships PROTOCOL.md and protocol.schema.json, which its README names", () => {
     const pkg = JSON.parse(readFileSync(`${packages}signal/package.json`, "utf8"));
-    expect(pkg.files).toContain("PROTOCOL.md");
+    expect(pkg.files).toEqual(expect.arrayContaining(["PROTOCOL.md", "protocol.schema.json"]));
+    const readme = readFileSync(`${packages}signal/README.md`, "utf8");
+    expect(readme).toContain("PROTOCOL.md");
+    expect(readme).toContain("protocol.schema.json");
   });
 });

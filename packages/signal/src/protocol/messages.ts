@@ -12,13 +12,12 @@ const roomName = v.pipe(
 );
 /** Free-form JSON the server passes through untouched; its size is bounded by the frame limit. */
 const opaque = v.unknown();
-/** A member's metadata: a JSON object (an array or a string is BAD_MESSAGE). */
-const metadata = v.optional(
-  v.custom<Record<string, unknown>>(
-    (m) => typeof m === "object" && m !== null && !Array.isArray(m),
-    "metadata must be an object",
-  ),
+/** A member's metadata: a JSON object (an array or a string is BAD_MESSAGE). In the JSON Schema: `type: object`. */
+export const MetadataObject = v.custom<Record<string, unknown>>(
+  (m) => typeof m === "object" && m !== null && !Array.isArray(m),
+  "metadata must be an object",
 );
+const metadata = v.optional(MetadataObject);
 
 export const SignalKind = v.picklist(["offer", "answer", "candidate", "end-of-candidates", "restart"]);
 
