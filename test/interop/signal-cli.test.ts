@@ -34,6 +34,8 @@ describe("parley-signal", () => {
         "turn:127.0.0.1:3478?transport=udp",
         "--room-capacity",
         "2",
+        "--admin-token",
+        "admin-token-0123456789",
       ],
       readyLine: /ready on ws:\/\/127\.0\.0\.1:\d+\/ws \(HS256 tokens required\)/,
     });
@@ -46,6 +48,11 @@ describe("parley-signal", () => {
       username: /:op$/,
     });
     expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()).toEqual({ sessions: 1 });
+    await client.join("ops");
+    const admin = (path: string, token = "admin-token-0123456789") =>
+      fetch(`http://127.0.0.1:${port}/admin${path}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(await (await admin("/rooms")).json()).toEqual({ rooms: [{ room: "ops", members: 1 }] });
+    expect((await admin("/rooms", "not-the-admin-token")).status).toBe(401);
     const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
     expect(metrics.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await metrics.text();
@@ -106,6 +113,7 @@ describe("parley-signal", () => {
     [["--allowed-origin", "example.org"], /--allowed-origin "example.org" is not a/],
     [["--frobnicate"], /Unknown option '--frobnicate'/],
     [["--path", "ws"], /--path must start with "\/"/],
+    [["--admin-token", "short"], /--admin-token must be at least 16 characters, got 5/],
   ];
   for (const [args, message] of refusals) {
     it(`refuses ${args.join(" ")} with exit 2 and a precise message`, async () => {

@@ -18,6 +18,7 @@ export {
   type SignalMessage,
   type Welcome,
 } from "./protocol/messages.js";
+export { adminHandler } from "./server/admin.js";
 export type { Authenticate, Grant } from "./server/auth.js";
 export type { SignalServerCounters } from "./server/counters.js";
 export { metricsHandler, signalMetrics } from "./server/metrics.js";

@@ -7,6 +7,7 @@ const flags = {
   host: { type: "string" },
   path: { type: "string" },
   "token-secret": { type: "string" },
+  "admin-token": { type: "string" },
   "allowed-origin": { type: "string", multiple: true },
   "turn-secret": { type: "string" },
   "turn-url": { type: "string", multiple: true },
@@ -30,6 +31,9 @@ export const USAGE = `Usage: parley-signal [options]        (GET /healthz: {"ses
       --cert FILE --key FILE   serve wss:// (TLS) with this PEM certificate chain and private key (as coturn's
                                --cert/--pkey); browsers on other machines need a secure page and wss
       --token-secret S         require HS256 tokens signed with S (or env PARLEY_TOKEN_SECRET)
+      --admin-token T          serve the admin API under /admin (Bearer T, at least 16 characters; or env
+                               PARLEY_ADMIN_TOKEN): GET /admin/rooms, GET|DELETE /admin/rooms/ROOM,
+                               DELETE /admin/members/ID (ends that session; it cannot resume)
       --allowed-origin URL     accept browsers only from this Origin (repeatable)
       --turn-secret S          TURN REST secret (--static-auth-secret of the TURN server; or env PARLEY_TURN_SECRET)
       --turn-url URL           turn:/turns:/stun: URL handed out with credentials (repeatable)
@@ -54,6 +58,8 @@ export interface CliOptions {
   tls: { cert: string; key: string } | undefined;
   help: boolean;
   version: boolean;
+  /** Bearer token for the admin API, or undefined (no /admin). */
+  adminToken: string | undefined;
   server: SignalServerOptions;
 }
 
@@ -107,6 +113,9 @@ export function parseCliOptions(argv: string[], env: NodeJS.ProcessEnv = {}): Cl
   const { cert, key } = values;
   if ((cert === undefined) !== (key === undefined))
     throw new OptionsError(cert ? "--cert needs --key (the certificate's private key)" : "--key needs --cert");
+  const adminToken = values["admin-token"] ?? env.PARLEY_ADMIN_TOKEN;
+  if (adminToken !== undefined && adminToken.length < 16)
+    throw new OptionsError(`--admin-token must be at least 16 characters, got ${adminToken.length}`);
   const path = values.path;
   if (path !== undefined && !path.startsWith("/")) throw new OptionsError(`--path must start with "/", got "${path}"`);
   return {
@@ -116,6 +125,7 @@ export function parseCliOptions(argv: string[], env: NodeJS.ProcessEnv = {}): Cl
     tls: cert && key ? { cert, key } : undefined,
     help: values.help ?? false,
     version: values.version ?? false,
+    adminToken,
     server,
   };
 }

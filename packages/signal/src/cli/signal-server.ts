@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
+import { adminHandler } from "../server/admin.js";
 import { metricsHandler, signalMetrics } from "../server/metrics.js";
 import { createSignalServer } from "../server/server.js";
 import { type CliOptions, OptionsError, parseCliOptions, USAGE } from "./options.js";
@@ -41,8 +42,10 @@ async function main(): Promise<void> {
   }
   const signal = createSignalServer(options.server);
   const metrics = metricsHandler(signalMetrics(signal));
+  const admin = options.adminToken ? adminHandler(signal, { token: options.adminToken, prefix: "/admin" }) : undefined;
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     if (req.url === "/metrics") return metrics(req, res);
+    if (admin && (req.url === "/admin" || req.url?.startsWith("/admin/"))) return admin(req, res);
     if (req.url === "/healthz") {
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ sessions: signal.sessionCount }));
       return;

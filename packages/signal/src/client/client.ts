@@ -60,6 +60,8 @@ export interface SignalClientEvents {
   "member-left": (room: string, memberId: string) => void;
   /** A member joined again with new metadata. */
   "member-updated": (room: string, member: Member) => void;
+  /** An operator removed us from a room (closed it); the session goes on. */
+  removed: (room: string, reason: string) => void;
   signal: (message: SignalMessage) => void;
   broadcast: (message: BroadcastMessage) => void;
   /** Fresh ICE servers (TURN credentials are refreshed before they expire). */
@@ -256,7 +258,11 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
     };
     socket.onerror = () => {};
     socket.onclose = (ev) => {
-      if (socket === this.socket) this.onDrop(`closed by server (${ev.code}${ev.reason ? ` ${ev.reason}` : ""})`);
+      if (socket !== this.socket) return;
+      const why = `closed by server (${ev.code}${ev.reason ? ` ${ev.reason}` : ""})`;
+      // 4001: the session moved to another connection; 4003: an operator ended it. Reconnecting would be wrong.
+      if (ev.code === 4001 || ev.code === 4003) this.shutdown(new SignalError(SignalErrorCode.Closed, why));
+      else this.onDrop(why);
     };
     const previous = this.welcomeMessage;
     const hello: Record<string, unknown> = { type: "hello", version: this.options.version ?? PROTOCOL_VERSION };
@@ -545,6 +551,11 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
       case "member-updated":
         this.joinedRooms.get(msg.room)?.members.set(msg.member.id, msg.member);
         this.emit("member-updated", msg.room, msg.member);
+        return;
+      case "removed":
+        // Not joined again after a reconnect: an operator took us out.
+        this.joinedRooms.delete(msg.room);
+        this.emit("removed", msg.room, msg.reason);
         return;
       case "signal":
         this.emit("signal", msg);

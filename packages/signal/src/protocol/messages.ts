@@ -110,6 +110,8 @@ export const AckSchema = v.object({ type: v.literal("ack"), re: id });
 export const PongSchema = v.object({ type: v.literal("pong"), re: id });
 export const MemberJoinedSchema = v.object({ type: v.literal("member-joined"), seq, room: v.string(), member });
 export const MemberLeftSchema = v.object({ type: v.literal("member-left"), seq, room: v.string(), memberId: id });
+/** You are no longer in `room` (an operator closed it); your session goes on. */
+export const RemovedSchema = v.object({ type: v.literal("removed"), seq, room: v.string(), reason: v.string() });
 /** A member joined again with other metadata. */
 export const MemberUpdatedSchema = v.object({ type: v.literal("member-updated"), seq, room: v.string(), member });
 export const SignalSchema = v.object({
@@ -145,6 +147,7 @@ export const ServerMessageSchema = v.variant("type", [
   MemberJoinedSchema,
   MemberLeftSchema,
   MemberUpdatedSchema,
+  RemovedSchema,
   SignalSchema,
   BroadcastSchema,
   IceServersSchema,
@@ -171,7 +174,8 @@ export type MemberUpdated = v.InferOutput<typeof MemberUpdatedSchema>;
 export type ErrorMessage = v.InferOutput<typeof ErrorSchema>;
 export type SignalKind = v.InferOutput<typeof SignalKind>;
 /** Server messages that carry `seq`: the ones a session's outbox keeps for resume. */
-export type SequencedMessage = SignalMessage | BroadcastMessage | MemberJoined | MemberLeft | MemberUpdated;
+export type Removed = v.InferOutput<typeof RemovedSchema>;
+export type SequencedMessage = SignalMessage | BroadcastMessage | MemberJoined | MemberLeft | MemberUpdated | Removed;
 
 /** One line naming the first problem valibot found, with its path: what the `message` of a BAD_MESSAGE error says. */
 export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {

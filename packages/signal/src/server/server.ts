@@ -12,6 +12,7 @@ import {
   type IceServer,
   type Join,
   type Leave,
+  type Member,
   PROTOCOL_VERSION,
   type SendBroadcast,
   type SendSignal,
@@ -84,6 +85,8 @@ interface Connection {
 const MAX_QUEUED_FRAMES = 64;
 /** Close code for a connection whose session was resumed on another one (PROTOCOL.md): do not resume it again. */
 export const CLOSE_RESUMED_ELSEWHERE = 4001;
+/** Close code for a connection whose session an operator ended (`kick`): do not resume, do not reconnect. */
+export const CLOSE_KICKED = 4003;
 
 type Limits = Required<
   Pick<
@@ -187,6 +190,49 @@ export class SignalServer {
   get roomCount(): number | undefined {
     const size = (this.store as { size?: unknown }).size;
     return typeof size === "number" ? size : undefined;
+  }
+
+  // ---- operations (the admin API, or an embedding app) -------------------------------------------------------------
+
+  /** Rooms with members on this server, and how many each has. */
+  rooms(): Array<{ room: string; members: number }> {
+    const counts = new Map<string, number>();
+    for (const session of this.sessions.values()) {
+      for (const room of session.rooms.keys()) counts.set(room, (counts.get(room) ?? 0) + 1);
+    }
+    return [...counts].map(([room, members]) => ({ room, members })).sort((a, b) => a.room.localeCompare(b.room));
+  }
+
+  /** The members of `room` with their metadata (empty when nobody is in it). */
+  roomMembers(room: string): Promise<Member[]> {
+    return this.store.members(room);
+  }
+
+  /**
+   * Ends a member's session for good: its connection is closed (4003), it cannot resume, and its rooms see
+   * member-left. False when there is no such session.
+   */
+  async kick(memberId: string): Promise<boolean> {
+    const session = this.sessions.get(memberId);
+    if (!session) return false;
+    const socket = session.socket;
+    for (const conn of this.connections) if (conn.socket === socket) conn.session = undefined;
+    socket?.close(CLOSE_KICKED, "removed by an operator");
+    await this.expire(session);
+    return true;
+  }
+
+  /** Removes everyone from `room`: each member gets `removed` and keeps its session. Resolves with how many. */
+  async closeRoom(room: string): Promise<number> {
+    const members = await this.store.members(room);
+    for (const member of members) {
+      const session = this.sessions.get(member.id);
+      await this.store.leave(room, member.id);
+      if (!session) continue;
+      session.rooms.delete(room);
+      session.deliver({ type: "removed", room, reason: "the room was closed by an operator" });
+    }
+    return members.length;
   }
 
   /** Open WebSocket connections (a detached session has none). */
