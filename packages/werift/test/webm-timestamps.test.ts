@@ -89,4 +89,24 @@ describe.skipIf(!hasTool("ffmpeg"))("WebM block times per track (Parley patch 13
     expect(audio.length).toBeGreaterThanOrEqual(95); // both seconds are in the file
     expect(audio.at(-1)! - audio[0]!).toBeGreaterThan(1900);
   });
+
+  it("end, and the file is finalized, even when no video keyframe ever came", () => {
+    const outputs: string[] = [];
+    const webm = new WebmBase(
+      [
+        { kind: "video", codec: "VP8", clockRate: 90000, trackNumber: 1, width: 320, height: 240 },
+        { kind: "audio", codec: "OPUS", clockRate: 48000, trackNumber: 2 },
+      ],
+      (out) => outputs.push(out.eol ? `eol ${out.eol.duration}` : (out.kind ?? "?")),
+    );
+    webm.start();
+    for (let t = 0; t < 1000; t += 20) {
+      webm.processAudioInput({ frame: { data: Buffer.from([0xf8, 0xff, 0xfe]), isKeyframe: true, time: t } });
+      if (t % 40 === 0) webm.processVideoInput({ frame: { data: Buffer.alloc(100), isKeyframe: false, time: t } });
+    }
+    webm.processAudioInput({ eol: true });
+    webm.processVideoInput({ eol: true });
+    expect(webm.stopped).toBe(true);
+    expect(outputs.at(-1)).toMatch(/^eol 9\d\d$/);
+  });
 });

@@ -55,6 +55,10 @@ interface Writer {
   stop(): Promise<void>;
 }
 
+/** How often a recording whose video has not started asks the sender for a keyframe again. */
+const KEYFRAME_RETRY_MS = 1000;
+const KEYFRAME_RETRIES = 10;
+
 /** One member's recording: its tracks, the current file, rotation. */
 class MemberRecording {
   readonly tracks = new Map<"audio" | "video", MediaStreamTrack>();
@@ -62,6 +66,9 @@ class MemberRecording {
   private stopSizeWatch: (() => void) | undefined;
   private settleTimer: NodeJS.Timeout | undefined;
   private rotateTimer: NodeJS.Timeout | undefined;
+  private keyframeTimer: NodeJS.Timeout | undefined;
+  /** When the last video keyframe came from the member (the file's video starts at one). */
+  private lastKeyframeAt = 0;
   private writer: Writer | undefined;
   private file: RecordingFile | undefined;
   private sequence = 0;
@@ -88,6 +95,7 @@ class MemberRecording {
     this.stopped = true;
     clearTimeout(this.settleTimer);
     clearInterval(this.rotateTimer);
+    clearInterval(this.keyframeTimer);
     this.stopSizeWatch?.();
     return this.enqueue(() => this.finish());
   }
@@ -103,6 +111,7 @@ class MemberRecording {
     const start = () => {
       try {
         this.stopSizeWatch = onFrames(track, (frame) => {
+          if (frame.isKeyframe) this.lastKeyframeAt = Date.now();
           if (!frame.isKeyframe || this.size) return;
           this.size = keyframeSize(track.codec?.mimeType ?? "", frame.data);
           if (this.size && this.tracks.size === 2) this.begin();
@@ -150,8 +159,7 @@ class MemberRecording {
         ),
       );
       this.writer = recorder;
-      // The file starts at a keyframe; ask for one now rather than wait for the sender's next.
-      void this.member.requestKeyframe();
+      this.requestKeyframeUntilOne(Date.now());
     } else if (audio) {
       this.writer = await OggOpusWriter.open(path, audio);
     } else {
@@ -162,6 +170,25 @@ class MemberRecording {
     if (options.maxDurationMs || options.maxBytes) {
       this.rotateTimer = setInterval(() => void this.checkRotation(), 1000);
     }
+  }
+
+  /**
+   * The file's video starts at a keyframe: ask for one now, and again every second until one comes. A single request
+   * can go unanswered (lost, or throttled by a busy sender), and then the file had no video at all.
+   */
+  private requestKeyframeUntilOne(since: number): void {
+    clearInterval(this.keyframeTimer);
+    void this.member.requestKeyframe();
+    let asked = 1;
+    this.keyframeTimer = setInterval(() => {
+      // Where frames cannot be watched (no depacketizer for the codec), this stops after KEYFRAME_RETRIES.
+      if (this.stopped || this.lastKeyframeAt >= since || asked >= KEYFRAME_RETRIES) clearInterval(this.keyframeTimer);
+      else {
+        asked++;
+        void this.member.requestKeyframe();
+      }
+    }, KEYFRAME_RETRY_MS);
+    this.keyframeTimer.unref();
   }
 
   private async checkRotation(): Promise<void> {
@@ -183,6 +210,7 @@ class MemberRecording {
 
   private async finish(): Promise<void> {
     clearInterval(this.rotateTimer);
+    clearInterval(this.keyframeTimer);
     const writer = this.writer;
     const file = this.file;
     this.writer = undefined;
