@@ -2,7 +2,7 @@
 // the true picture size, duration, clean decoding; audio-only members go to Ogg/Opus; and a recording bot killed
 // with SIGKILL leaves a file that still decodes.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -91,7 +91,12 @@ describe.skipIf(!hasTool("chromium") || !hasTool("ffmpeg"))("recording Chromium"
       const recorder = await Recorder.start(joined, { dir });
       const started = new Promise<RecordingFile>((r) => recorder.once("started", r));
       const { page } = await browser(room, video);
-      await started;
+      const file = await started;
+      // "started" means the file is open; media reaches it once the sender's first keyframe and RTCP sender reports
+      // (lip-sync) have come, which takes seconds on a loaded machine. The stay is timed from the first media.
+      await expect
+        .poll(() => (existsSync(file.path) ? statSync(file.path).size : 0), { timeout: 20_000 })
+        .toBeGreaterThan(8 * 1024);
       await new Promise((r) => setTimeout(r, seconds * 1000));
       const finalized = new Promise<RecordingFile>((r) => recorder.once("finalized", r));
       await page.evaluate(() => (window as unknown as { stop(): void }).stop()); // the member leaves: file finalized
