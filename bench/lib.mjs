@@ -16,9 +16,9 @@ export function freePort() {
 }
 
 /** Starts `command` and resolves once a line of its output matches `ready`. */
-export function startServer(command, args, ready, timeoutMs = 15_000) {
+export function startServer(command, args, ready, timeoutMs = 15_000, env = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...env } });
     let output = "";
     const timer = setTimeout(() => {
       child.kill("SIGKILL");

@@ -5,7 +5,10 @@ import { answerRssRequests } from "../lib.mjs";
 
 answerRssRequests();
 
-const server = createSignalServer({ messagesPerSecond: 1_000_000 });
+// BENCH_REDIS: the node shares its sessions through this Redis (the multi-node setup), as `--redis` would.
+const redis = process.env.BENCH_REDIS;
+const server = createSignalServer({ messagesPerSecond: 1_000_000, ...(redis ? { redis } : {}) });
+if (!(await server.ready(10_000))) throw new Error(`Redis ${redis} not reachable`);
 const port = await server.listen(Number(process.argv[2]));
 console.log(`listening ${port}`);
 process.on("SIGTERM", async () => {

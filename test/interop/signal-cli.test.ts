@@ -114,6 +114,9 @@ describe("parley-signal", () => {
     [["--frobnicate"], /Unknown option '--frobnicate'/],
     [["--path", "ws"], /--path must start with "\/"/],
     [["--admin-token", "short"], /--admin-token must be at least 16 characters, got 5/],
+    [["--redis", "localhost:6379"], /--redis must be a redis:\/\/ or rediss:\/\/ URL, got "localhost:6379"/],
+    [["--redis-prefix", "app:"], /--redis-prefix needs --redis/],
+    [["--redis", "redis://127.0.0.1:6379", "--redis-prefix", "a b"], /--redis-prefix must be 1 to 64/],
   ];
   for (const [args, message] of refusals) {
     it(`refuses ${args.join(" ")} with exit 2 and a precise message`, async () => {

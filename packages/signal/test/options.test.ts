@@ -17,6 +17,10 @@ const rows: Array<[string, SignalServerOptions, RegExp]> = [
   ["TURN without a secret", { turn: { secret: "", urls: ["turn:x"] } }, /turn.secret must be a non-empty string/],
   ["TURN with an http URL", { turn: { secret: "s", urls: ["http://x"] } }, /turn.urls must be turn:, turns: or stun:/],
   ["TURN with a zero lifetime", { turn: { secret: "s", urls: ["turn:x"], ttlSeconds: 0 } }, /turn.ttlSeconds .* got 0/],
+  ["a Redis address without a scheme", { redis: "localhost:6379" }, /redis must be a redis:\/\/ or rediss:\/\/ URL/],
+  ["an http URL for Redis", { redis: "http://redis:6379" }, /redis must be a redis:\/\/ or rediss:\/\/ URL/],
+  ["a Redis prefix with a space", { redis: { url: "redis://r", prefix: "my app" } }, /redis.prefix must be 1 to 64/],
+  ["Redis and a custom store at once", { redis: "redis://r", store: {} as never }, /store and redis cannot both/],
 ];
 
 describe("createSignalServer options", () => {

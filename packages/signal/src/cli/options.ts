@@ -18,6 +18,9 @@ const flags = {
   "max-message-bytes": { type: "string" },
   "messages-per-second": { type: "string" },
   "resume-window": { type: "string" },
+  "outbox-messages": { type: "string" },
+  redis: { type: "string" },
+  "redis-prefix": { type: "string" },
   cert: { type: "string" },
   key: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -44,6 +47,10 @@ export const USAGE = `Usage: parley-signal [options]        (GET /healthz: {"ses
       --max-message-bytes N    (default 65536)
       --messages-per-second N  (default 50)
       --resume-window MS       how long a dropped session can resume (default 30000)
+      --outbox-messages N      unacknowledged messages kept per session for a resume (default 256)
+      --redis URL              share rooms and sessions with every node on this Redis (redis:// or rediss://; or
+                               env PARLEY_REDIS_URL): run several nodes behind a load balancer (README)
+      --redis-prefix P         key prefix in Redis (default parley:), to share one Redis between deployments
   -h, --help                   --version`;
 
 export class OptionsError extends Error {
@@ -94,6 +101,7 @@ export function parseCliOptions(argv: string[], env: NodeJS.ProcessEnv = {}): Cl
   set("maxMessageBytes", integer("max-message-bytes", values["max-message-bytes"], 1024, 16 * 1024 * 1024));
   set("messagesPerSecond", integer("messages-per-second", values["messages-per-second"], 1, 100_000));
   set("resumeWindowMs", integer("resume-window", values["resume-window"], 0, 3_600_000));
+  set("outboxMessages", integer("outbox-messages", values["outbox-messages"], 1, 1_000_000));
   set("tokenSecret", values["token-secret"] ?? env.PARLEY_TOKEN_SECRET);
   set(
     "allowedOrigins",
@@ -110,6 +118,14 @@ export function parseCliOptions(argv: string[], env: NodeJS.ProcessEnv = {}): Cl
     const ttl = integer("turn-ttl", values["turn-ttl"], 60, 7 * 86_400);
     set("turn", { secret: turnSecret, urls: turnUrls, ...(ttl ? { ttlSeconds: ttl } : {}) });
   }
+  const redis = values.redis ?? env.PARLEY_REDIS_URL;
+  const redisPrefix = values["redis-prefix"];
+  if (redis !== undefined && !/^rediss?:\/\/\S+$/.test(redis))
+    throw new OptionsError(`--redis must be a redis:// or rediss:// URL, got "${redis}"`);
+  if (redisPrefix !== undefined && !/^[\w:.-]{1,64}$/.test(redisPrefix))
+    throw new OptionsError(`--redis-prefix must be 1 to 64 letters, digits or _ : . -, got "${redisPrefix}"`);
+  if (redisPrefix !== undefined && redis === undefined) throw new OptionsError("--redis-prefix needs --redis");
+  if (redis) set("redis", redisPrefix ? { url: redis, prefix: redisPrefix } : redis);
   const { cert, key } = values;
   if ((cert === undefined) !== (key === undefined))
     throw new OptionsError(cert ? "--cert needs --key (the certificate's private key)" : "--key needs --cert");

@@ -40,14 +40,19 @@ async function main(): Promise<void> {
     process.stdout.write(`parley-signal ${VERSION}\n`);
     return;
   }
-  const signal = createSignalServer(options.server);
+  const signal = createSignalServer({
+    ...options.server,
+    onStoreError: (err) => process.stderr.write(`parley-signal: store error: ${err.message}\n`),
+  });
   const metrics = metricsHandler(signalMetrics(signal));
   const admin = options.adminToken ? adminHandler(signal, { token: options.adminToken, prefix: "/admin" }) : undefined;
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     if (req.url === "/metrics") return metrics(req, res);
     if (admin && (req.url === "/admin" || req.url?.startsWith("/admin/"))) return admin(req, res);
     if (req.url === "/healthz") {
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ sessions: signal.sessionCount }));
+      const redis = signal.node === undefined ? {} : { redis: signal.storeAvailable ? "up" : "down" };
+      const body = JSON.stringify({ sessions: signal.sessionCount, ...redis });
+      res.writeHead(200, { "content-type": "application/json" }).end(body);
       return;
     }
     res.writeHead(426, { "content-type": "text/plain" }).end("WebSocket upgrade required\n");
@@ -65,13 +70,17 @@ async function main(): Promise<void> {
     process.stderr.write(`parley-signal: cannot listen on ${options.host}:${options.port}: ${err.message}\n`);
     process.exit(1);
   });
+  if (options.server.redis !== undefined && !(await signal.ready(5000))) {
+    process.stderr.write("parley-signal: Redis not reachable yet; requests are answered UNAVAILABLE until it is\n");
+  }
   http.listen(options.port, options.host, () => {
     const address = http.address();
     const port = typeof address === "object" && address ? address.port : options.port;
     const auth = options.server.tokenSecret ? "HS256 tokens required" : "open access (no --token-secret)";
+    const shared = signal.node ? `, node ${signal.node} on Redis` : "";
     const scheme = tls ? "wss" : "ws";
     process.stdout.write(
-      `parley-signal ready on ${scheme}://${options.host}:${port}${options.path ?? "/"} (${auth})\n`,
+      `parley-signal ready on ${scheme}://${options.host}:${port}${options.path ?? "/"} (${auth}${shared})\n`,
     );
   });
   let stopping = false;

@@ -91,7 +91,13 @@ interface Pending {
   sent: boolean;
   /** Bound to one socket (hello, heartbeat ping): never queued or re-sent. */
   oneShot: boolean;
+  /** Answered UNAVAILABLE: goes again, in order, after a pause (the server dedupes by id). */
+  retry: boolean;
 }
+
+/** Pauses before re-sending requests answered UNAVAILABLE: 200 ms, doubling to 2 s. */
+const RETRY_FIRST_MS = 200;
+const RETRY_MAX_MS = 2000;
 
 type State = "connecting" | "open" | "reconnecting" | "closed";
 
@@ -118,6 +124,10 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private retryDelay = RETRY_FIRST_MS;
+  /** Requests were refused UNAVAILABLE: nothing new is sent until they have gone again (see scheduleRetry). */
+  private paused = false;
   private readonly outgoing: Pending[] = [];
   private tokens = 0;
   private tokensAt = Date.now();
@@ -275,7 +285,14 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
     try {
       welcome = (await this.exchange(hello)) as Welcome;
     } catch (err) {
-      if (!(previous && err instanceof SignalError && err.code === SignalErrorCode.SessionExpired)) throw err;
+      if (!(previous && err instanceof SignalError && err.code === SignalErrorCode.SessionExpired)) {
+        // Refused (UNAVAILABLE, a timeout…): this socket has no session; the next attempt opens a new one.
+        if (socket === this.socket && err instanceof SignalError && err.code !== SignalErrorCode.Unauthorized) {
+          this.socket = undefined;
+          socket.close(1000, "hello refused");
+        }
+        throw err;
+      }
       delete hello.resume;
       welcome = (await this.exchange(hello)) as Welcome;
       await this.replaceSession(previous, welcome);
@@ -385,6 +402,7 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.flushTimer);
     clearTimeout(this.ackTimer);
+    clearTimeout(this.retryTimer);
     this.outgoing.length = 0;
     const socket = this.socket;
     this.socket = undefined;
@@ -452,6 +470,7 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
         timer,
         sent: false,
         oneShot: false,
+        retry: false,
       };
       this.pending.set(id, p);
       start(p);
@@ -468,7 +487,8 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
   }
 
   private flush(): void {
-    if (this.flushTimer || this.state !== "open" || !this.socket) return; // flushed when the connection is back
+    // Flushed when the connection is back, or when requests refused UNAVAILABLE go again.
+    if (this.flushTimer || this.paused || this.state !== "open" || !this.socket) return;
     const rate = this.welcomeMessage?.limits.messagesPerSecond ?? 50;
     while (this.outgoing.length > 0) {
       const now = Date.now();
@@ -492,10 +512,48 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
     }
   }
 
+  /**
+   * The server's store is unreachable for now (UNAVAILABLE). The server then refuses every later request on this
+   * connection until the first refused one comes back, so the client pauses: once every request in flight has its
+   * answer, it waits a moment and sends the refused ones again, in their order, with their ids (a request that did
+   * run is answered from the server's cache, not run twice), and only then anything newer. Order per sender holds.
+   * The request's own timeout still bounds it. False for requests that are not retried (hello, heartbeat pings).
+   */
+  private scheduleRetry(id: string): boolean {
+    const p = this.pending.get(id);
+    if (!p || p.oneShot) return false;
+    p.retry = true;
+    this.paused = true;
+    this.retryWhenSettled();
+    return true;
+  }
+
+  private retryWhenSettled(): void {
+    if (this.retryTimer || !this.paused) return;
+    for (const q of this.pending.values()) if (q.sent && !q.retry && !q.oneShot) return; // still in flight
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      const again = [...this.pending.values()].filter((q) => q.retry);
+      for (const q of again) q.retry = false;
+      const queued = new Set(again);
+      this.outgoing.splice(0, this.outgoing.length, ...again, ...this.outgoing.filter((q) => !queued.has(q)));
+      this.paused = false;
+      this.flush();
+    }, this.retryDelay);
+    this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS);
+  }
+
   /** After a reconnect: every unanswered session request, oldest first (Map order is insertion order). */
   private requeueAll(): void {
+    // A new connection: everything unanswered goes again in order, refused or not.
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.paused = false;
     this.outgoing.length = 0;
-    for (const p of this.pending.values()) if (!p.oneShot) this.outgoing.push(p);
+    for (const p of this.pending.values()) {
+      p.retry = false;
+      if (!p.oneShot) this.outgoing.push(p);
+    }
     this.tokens = this.welcomeMessage?.limits.messagesPerSecond ?? 50;
     this.tokensAt = Date.now();
     this.flush();
@@ -506,6 +564,7 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
     if (!p) return undefined;
     this.pending.delete(p.id);
     clearTimeout(p.timer);
+    if (this.paused) queueMicrotask(() => this.retryWhenSettled());
     return p;
   }
 
@@ -535,6 +594,7 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
     switch (msg.type) {
       case "error": {
         const err = new SignalError(msg.code as SignalErrorCode, msg.message, msg.re);
+        if (msg.code === SignalErrorCode.Unavailable && msg.re && this.scheduleRetry(msg.re)) return;
         const p = msg.re ? this.settle(msg.re) : undefined;
         if (p) p.reject(err);
         else this.emit("error", err);
@@ -573,6 +633,7 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
         this.onDrop(`server said bye: ${msg.reason}`);
         return;
       default:
+        this.retryDelay = RETRY_FIRST_MS;
         this.settle(msg.re)?.resolve(msg);
     }
   }

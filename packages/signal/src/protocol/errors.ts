@@ -19,6 +19,8 @@ export const SignalErrorCode = {
   ConnectFailed: "CONNECT_FAILED",
   QueueFull: "QUEUE_FULL",
   Overloaded: "OVERLOADED",
+  /** The shared session store (Redis) cannot be reached: retry the same request (same id) shortly. */
+  Unavailable: "UNAVAILABLE",
   /** Local, never on the wire: createSignalServer was given an option it cannot use. */
   InvalidOption: "INVALID_OPTION",
 } as const;

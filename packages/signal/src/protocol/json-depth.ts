@@ -6,6 +6,12 @@ export const MAX_JSON_DEPTH = 32;
  * before JSON.parse, so a small frame of 5,000 brackets costs a scan, not a deep structure for every later step.
  */
 export function nestsDeeperThan(text: string, max: number): boolean {
+  // Fast path, most frames: nesting past `max` needs more than `max` opening brackets, and counting them (indexOf
+  // runs natively) is much cheaper than the scan below. Brackets inside strings only make this count higher.
+  let opening = 0;
+  for (let i = text.indexOf("{"); i !== -1 && opening <= max; i = text.indexOf("{", i + 1)) opening++;
+  for (let i = text.indexOf("["); i !== -1 && opening <= max; i = text.indexOf("[", i + 1)) opening++;
+  if (opening <= max) return false;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {

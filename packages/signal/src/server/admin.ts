@@ -17,7 +17,11 @@ type Route = {
 
 /** The admin operations, one row each: method, path, what it does. */
 const ROUTES: Route[] = [
-  { method: "GET", pattern: /^\/rooms$/, run: (server) => ({ status: 200, body: { rooms: server.rooms() } }) },
+  {
+    method: "GET",
+    pattern: /^\/rooms$/,
+    run: async (server) => ({ status: 200, body: { rooms: await server.rooms() } }),
+  },
   {
     method: "GET",
     pattern: /^\/rooms\/([^/]+)$/,
@@ -88,7 +92,9 @@ export function adminHandler(
     if (params.some((p, i) => !(path.startsWith("/rooms") && i === 0 ? ROOM : MEMBER).test(p)))
       return send({ status: 400, body: { error: "BAD_REQUEST", message: `malformed name in ${path}` } });
     Promise.resolve(route.run(server, params)).then(send, (err: Error) =>
-      send({ status: 500, body: { error: "INTERNAL", message: err.message } }),
+      err.name === "RedisUnavailable"
+        ? send({ status: 503, body: { error: "UNAVAILABLE", message: "the session store (Redis) cannot be reached" } })
+        : send({ status: 500, body: { error: "INTERNAL", message: err.message } }),
     );
   };
 }

@@ -26,6 +26,16 @@ export function signalMetrics(server: SignalServer, registry = new Registry()): 
       if (rooms !== undefined) this.set(rooms);
     },
   });
+  if (server.node !== undefined) {
+    new Gauge({
+      name: "parley_signal_store_up",
+      help: "1 while this node can reach Redis (the redis option), 0 while requests are answered UNAVAILABLE",
+      registers: [registry],
+      collect() {
+        this.set(server.storeAvailable ? 1 : 0);
+      },
+    });
+  }
   const total = (name: string, help: string, read: (c: SignalServerCounters) => number) => {
     let seen = 0;
     new Counter({

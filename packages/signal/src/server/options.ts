@@ -36,6 +36,16 @@ export function validateOptions(options: SignalServerOptions): void {
   const origins = options.allowedOrigins;
   if (origins !== undefined && (!Array.isArray(origins) || origins.some((o) => typeof o !== "string")))
     fail("allowedOrigins must be an array of origins such as https://app.example.org");
+  const redis = options.redis;
+  if (redis !== undefined) {
+    const url = typeof redis === "object" && redis !== null ? redis.url : redis;
+    if (typeof url !== "string" || !/^rediss?:\/\/[^\s]+$/.test(url))
+      fail(`redis must be a redis:// or rediss:// URL (or { url, prefix }), got ${JSON.stringify(redis)}`);
+    const prefix = typeof redis === "object" ? redis.prefix : undefined;
+    if (prefix !== undefined && (typeof prefix !== "string" || !/^[\w:.-]{1,64}$/.test(prefix)))
+      fail(`redis.prefix must be 1 to 64 letters, digits or _ : . -, got ${JSON.stringify(prefix)}`);
+    if (options.store !== undefined) fail("store and redis cannot both be given: with redis, rooms live in Redis");
+  }
   const turn = options.turn;
   if (turn !== undefined) {
     if (typeof turn.secret !== "string" || turn.secret === "") fail("turn.secret must be a non-empty string");

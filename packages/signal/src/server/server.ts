@@ -22,6 +22,7 @@ import { type Authenticate, type Grant, grantProblem, mayJoin, openAccess, token
 import { newCounters, type SignalServerCounters } from "./counters.js";
 import { validateOptions } from "./options.js";
 import { TokenBucket } from "./rate-limit.js";
+import { type ClusterHost, RedisCluster } from "./redis/cluster.js";
 import { MemoryRoomStore, type RoomStore } from "./rooms.js";
 import { SendBatcher } from "./send-batcher.js";
 import { Session } from "./session.js";
@@ -64,6 +65,12 @@ export interface SignalServerOptions {
   onStoreError?: (err: Error) => void;
   /** How long close() waits for queued messages to drain before cutting connections. Default 2 s. */
   drainMs?: number;
+  /**
+   * Share sessions and rooms with every node that names the same Redis ("redis://host:port", or with a key prefix
+   * other than "parley:"): members on different nodes see each other, and a client resumes on any node. Without it,
+   * one process in memory. README, "Running several nodes".
+   */
+  redis?: string | { url: string; prefix?: string };
 }
 
 interface Connection {
@@ -79,6 +86,13 @@ interface Connection {
   /** Messages refused in a row for the rate limit; past a second's worth the connection is closed. */
   refusedInARow: number;
   lastRefusedAt: number;
+}
+
+/** A session whose TURN credentials are refreshed while it has a socket. */
+interface IceHolder {
+  grant: Grant;
+  readonly socket: WebSocket | undefined;
+  iceTimer: NodeJS.Timeout | undefined;
 }
 
 /** Frames one connection may have waiting while an earlier one awaits the room store. */
@@ -120,6 +134,8 @@ export class SignalServer {
   private readonly heartbeat: NodeJS.Timeout;
   private httpServer: HttpServer | undefined;
   private closing = false;
+  /** Sessions and rooms in Redis (the `redis` option); undefined: in this process. */
+  private readonly cluster: RedisCluster | undefined;
 
   constructor(private readonly options: SignalServerOptions = {}) {
     validateOptions(options);
@@ -146,6 +162,49 @@ export class SignalServer {
     );
     this.heartbeat = setInterval(() => this.beat(), this.limits.heartbeatMs);
     this.heartbeat.unref();
+    if (options.redis !== undefined) {
+      const { url, prefix } = typeof options.redis === "string" ? { url: options.redis } : options.redis;
+      this.cluster = new RedisCluster(url, prefix ?? "parley:", this.clusterHost());
+    }
+  }
+
+  /** Resolves when the server can serve sessions: at once in memory; with Redis, once connected (false on timeout). */
+  ready(timeoutMs = 5000): Promise<boolean> {
+    return this.cluster ? this.cluster.ready(timeoutMs) : Promise.resolve(true);
+  }
+
+  /** With Redis: whether it can be reached now. In memory: always true. */
+  get storeAvailable(): boolean {
+    return this.cluster?.available ?? true;
+  }
+
+  /** This node's name in Redis (cluster mode), for logs and metrics. */
+  get node(): string | undefined {
+    return this.cluster?.node;
+  }
+
+  private clusterHost(): ClusterHost {
+    return {
+      limits: this.limits,
+      counters: this.counters,
+      authenticate: async (token, conn) => {
+        const c = conn as Connection;
+        let grant: Grant | string;
+        try {
+          grant = await this.authenticate(token, c.request);
+          c.request = undefined;
+        } catch (err) {
+          grant = `authentication failed: ${(err as Error).message}`;
+        }
+        return typeof grant === "string" ? grant : (grantProblem(grant) ?? grant);
+      },
+      welcome: (re, session, rooms, resumed) => this.welcome(re, session, resumed, rooms),
+      startIceRefresh: (session) => this.scheduleIceRefresh(session),
+      send: (socket, text) => this.batcher.send(socket, text),
+      fail: (conn, re, code, message) => this.fail(conn as Connection, re, code, message),
+      closeAfterFlush: (socket, code, reason) => this.batcher.closeAfterFlush(socket, code, reason),
+      onError: (err) => this.options.onStoreError?.(err),
+    };
   }
 
   /** Starts a standalone HTTP server for WebSocket upgrades on any path. Resolves with its port. */
@@ -188,14 +247,16 @@ export class SignalServer {
   /** Live sessions (attached or within their resume window). */
   /** Rooms with members, when the store can tell (the in-memory one can); undefined otherwise. */
   get roomCount(): number | undefined {
+    if (this.cluster) return undefined; // in Redis, shared: see rooms()
     const size = (this.store as { size?: unknown }).size;
     return typeof size === "number" ? size : undefined;
   }
 
   // ---- operations (the admin API, or an embedding app) -------------------------------------------------------------
 
-  /** Rooms with members on this server, and how many each has. */
-  rooms(): Array<{ room: string; members: number }> {
+  /** Rooms with members (on every node, with Redis), and how many each has. */
+  async rooms(): Promise<Array<{ room: string; members: number }>> {
+    if (this.cluster) return this.cluster.rooms();
     const counts = new Map<string, number>();
     for (const session of this.sessions.values()) {
       for (const room of session.rooms.keys()) counts.set(room, (counts.get(room) ?? 0) + 1);
@@ -205,6 +266,7 @@ export class SignalServer {
 
   /** The members of `room` with their metadata (empty when nobody is in it). */
   roomMembers(room: string): Promise<Member[]> {
+    if (this.cluster) return this.cluster.roomMembers(room);
     return this.store.members(room);
   }
 
@@ -213,6 +275,7 @@ export class SignalServer {
    * member-left. False when there is no such session.
    */
   async kick(memberId: string): Promise<boolean> {
+    if (this.cluster) return this.cluster.kick(memberId);
     const session = this.sessions.get(memberId);
     if (!session) return false;
     const socket = session.socket;
@@ -224,6 +287,7 @@ export class SignalServer {
 
   /** Removes everyone from `room`: each member gets `removed` and keeps its session. Resolves with how many. */
   async closeRoom(room: string): Promise<number> {
+    if (this.cluster) return this.cluster.closeRoom(room);
     const members = await this.store.members(room);
     for (const member of members) {
       const session = this.sessions.get(member.id);
@@ -241,6 +305,7 @@ export class SignalServer {
   }
 
   get sessionCount(): number {
+    if (this.cluster) return this.cluster.sessionCount;
     return this.sessions.size;
   }
 
@@ -254,6 +319,8 @@ export class SignalServer {
     clearInterval(this.heartbeat);
     for (const conn of this.connections) this.send(conn.socket, { type: "bye", reason: "server shutting down" });
     this.batcher.flush();
+    // With Redis, every session is left resumable for its client's next node before the sockets close.
+    await this.cluster?.close();
     const deadline = Date.now() + this.limits.drainMs;
     while (Date.now() < deadline && [...this.connections].some((c) => c.socket.bufferedAmount > 0)) {
       await new Promise((r) => setTimeout(r, 20));
@@ -323,6 +390,7 @@ export class SignalServer {
     socket.on("close", (code: number) => {
       clearTimeout(conn.helloTimer);
       this.connections.delete(conn);
+      if (this.cluster) return this.cluster.onClose(conn, (code === 1000 || code === 1001) && !this.closing);
       const session = conn.session;
       if (session?.socket !== socket) return;
       // A clean close (1000, or 1001 when a page unloads) means the client is done: end the session now, so the room
@@ -424,6 +492,7 @@ export class SignalServer {
     const msg = parsed.output;
     this.counters.messages[msg.type]++;
     if (msg.type === "hello") return this.onHello(conn, msg);
+    if (this.cluster) return this.cluster.message(conn, conn.socket, msg);
     if (!conn.session) {
       this.fail(conn, re, SignalErrorCode.HelloRequired, `"${msg.type}" before hello`);
       return;
@@ -432,7 +501,7 @@ export class SignalServer {
   }
 
   private async onHello(conn: Connection, msg: Hello): Promise<void> {
-    if (conn.session) {
+    if (conn.session || this.cluster?.holds(conn)) {
       this.fail(conn, msg.id, SignalErrorCode.AlreadyGreeted, "this connection already has a session");
       return;
     }
@@ -443,6 +512,11 @@ export class SignalServer {
         SignalErrorCode.UnsupportedVersion,
         `protocol version ${msg.version} is not supported; this server speaks ${PROTOCOL_VERSION}`,
       );
+      return;
+    }
+    if (this.cluster) {
+      await this.cluster.hello(conn, conn.socket, msg);
+      if (this.cluster.holds(conn)) clearTimeout(conn.helloTimer);
       return;
     }
     if (msg.resume) {
@@ -484,14 +558,14 @@ export class SignalServer {
       const old = session.socket;
       for (const other of this.connections) if (other.socket === old) other.session = undefined;
       if (old && old !== conn.socket) old.close(CLOSE_RESUMED_ELSEWHERE, "session resumed on another connection");
-      session.rotateResumeToken();
+      session.rotateResumeToken(msg.resume.resumeToken);
       session.socket = conn.socket;
       clearTimeout(session.expiryTimer);
       session.expiryTimer = undefined;
       conn.session = session;
       clearTimeout(conn.helloTimer);
       this.counters.resumes++;
-      this.send(conn.socket, this.welcome(msg.id, session, true));
+      this.send(conn.socket, this.welcome(msg.id, session, true, [...session.rooms.keys()]));
       session.replay(msg.resume.lastSeq);
       this.scheduleIceRefresh(session);
       return;
@@ -520,7 +594,7 @@ export class SignalServer {
     this.sessions.set(session.id, session);
     conn.session = session;
     clearTimeout(conn.helloTimer);
-    this.send(conn.socket, this.welcome(msg.id, session, false));
+    this.send(conn.socket, this.welcome(msg.id, session, false, []));
     this.scheduleIceRefresh(session);
   }
 
@@ -562,6 +636,7 @@ export class SignalServer {
   }
 
   private onMessage(conn: Connection, session: Session, msg: Exclude<ClientMessage, Hello>): void | Promise<void> {
+    session.confirmToken();
     // A repeated id is a retry after a resume: answer it again, do not do it twice (PROTOCOL.md, "Resume").
     const cached = "id" in msg && msg.id ? session.answerTo(msg.id) : undefined;
     if (cached) {
@@ -721,13 +796,13 @@ export class SignalServer {
     }
   }
 
-  private iceServersFor(session: Session): IceServer[] {
+  private iceServersFor(session: { grant: Grant }): IceServer[] {
     const turn = this.options.turn ? turnIceServers(this.options.turn, session.grant.identity) : [];
     return [...(this.options.iceServers ?? []), ...turn];
   }
 
   /** Sends fresh TURN credentials at 80 % of their lifetime, so a long call never holds expired ones. */
-  private scheduleIceRefresh(session: Session): void {
+  private scheduleIceRefresh(session: IceHolder): void {
     if (!this.options.turn) return;
     clearTimeout(session.iceTimer);
     const ttlMs = (this.options.turn.ttlSeconds ?? 3600) * 1000;
@@ -738,7 +813,12 @@ export class SignalServer {
     session.iceTimer.unref();
   }
 
-  private welcome(re: string, session: Session, resumed: boolean): ServerMessage {
+  private welcome(
+    re: string,
+    session: { id: string; resumeToken: string; grant: Grant },
+    resumed: boolean,
+    rooms: string[],
+  ): ServerMessage {
     return {
       type: "welcome",
       re,
@@ -746,7 +826,7 @@ export class SignalServer {
       sessionId: session.id,
       resumeToken: session.resumeToken,
       resumed,
-      rooms: [...session.rooms.keys()],
+      rooms,
       iceServers: this.iceServersFor(session),
       limits: {
         maxMessageBytes: this.limits.maxMessageBytes,

@@ -23,6 +23,11 @@ export class Session {
   readonly id = randomUUID();
   /** Secret for resuming; a new one on every resume, so an old copy cannot take the session over. */
   resumeToken = randomBytes(24).toString("base64url");
+  /**
+   * The token the last resume was made with, still accepted until the client shows it has the new one (its first
+   * frame on the new connection): a welcome lost to a cut must not cost the session.
+   */
+  private presentedToken: string | undefined;
   readonly rooms = new Map<string, Record<string, unknown> | undefined>();
   socket: WebSocket | undefined;
   expiryTimer: NodeJS.Timeout | undefined;
@@ -53,9 +58,15 @@ export class Session {
   }
 
   tokenMatches(token: string): boolean {
-    const a = Buffer.from(token);
-    const b = Buffer.from(this.resumeToken);
-    return a.length === b.length && timingSafeEqual(a, b);
+    return (
+      sameSecret(token, this.resumeToken) ||
+      (this.presentedToken !== undefined && sameSecret(token, this.presentedToken))
+    );
+  }
+
+  /** The client sent a frame after its welcome: it holds the current token, and the one before dies. */
+  confirmToken(): void {
+    this.presentedToken = undefined;
   }
 
   /** The seq of the last message addressed to this session. */
@@ -66,7 +77,9 @@ export class Session {
   /** Numbers, records and (if connected) sends a message addressed to this session. */
   deliver(message: Unsequenced): void {
     const seq = ++this.seq;
-    const text = JSON.stringify({ ...message, seq });
+    // `seq` goes last, as JSON.stringify({ ...message, seq }) would put it, without copying the message first.
+    const json = JSON.stringify(message);
+    const text = `${json.slice(0, -1)},"seq":${seq}}`;
     this.outbox.push({ seq, text });
     this.outboxBytes += text.length;
     // The bound holds connected or not: the oldest messages go first. Whether that loses anything is known only
@@ -103,7 +116,9 @@ export class Session {
     return { ok: true };
   }
 
-  rotateResumeToken(): void {
+  /** A new token for the resume made with `presented` (which stays valid until `confirmToken`). */
+  rotateResumeToken(presented: string): void {
+    this.presentedToken = presented;
     this.resumeToken = randomBytes(24).toString("base64url");
   }
 
@@ -126,4 +141,10 @@ export class Session {
     this.expiryTimer = undefined;
     this.iceTimer = undefined;
   }
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
