@@ -39,7 +39,10 @@ export interface SignalServerOptions {
   roomCapacity?: number;
   /** How long a dropped session can be resumed. Default 30 s. */
   resumeWindowMs?: number;
-  /** Messages (and bytes) kept per session for resume. Default 256 messages, 1 MiB. */
+  /**
+   * Messages (and bytes) kept per session for resume. Default 256 messages, 1 MiB. With `redis`, the bound is the
+   * message count alone (each message is at most `maxMessageBytes`): Redis trims by count on the append itself.
+   */
   outboxMessages?: number;
   outboxBytes?: number;
   /** WebSocket ping interval; a connection that misses two pongs is closed. Default 15 s. */
