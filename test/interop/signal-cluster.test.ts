@@ -245,6 +245,7 @@ describe.runIf(run)("parley-signal cluster on Redis (three processes)", () => {
     const killedAt = Date.now();
     c.nodes[1]!.program.process.kill("SIGKILL");
     const elapsed = (await left) - killedAt;
+    console.log(`member-left for a dead node's member ${elapsed} ms after SIGKILL (resume window ${windowMs} ms)`);
     // Declared dead after 5 s of silence; its sessions' window counts from its last heartbeat.
     expect(elapsed).toBeLessThan(windowMs + 8000);
     expect(watcher.rooms.get("r")!.members.has(ghost.sessionId)).toBe(false);

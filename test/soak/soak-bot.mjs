@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+// One bot of the soak (`pnpm soak`, test/soak/soak.soak.ts), in its own process so its growth is its own:
+//
+//   node soak-bot.mjs SIGNAL_URL NAME [RECORD_DIR]
+//
+// Joins room "soak", sends a chat message to the room every second, restarts ICE on every connection every
+// SOAK_ICE_RESTART_MS (default 2 min), records everyone when given a directory, and prints one JSON line of stats
+// every SOAK_STATS_MS (default 10 s): RSS, heap, open file descriptors, active handles, messages, error events.
+// SIGTERM finalizes the recordings and leaves.
+import { readdirSync } from "node:fs";
+import { Peer, Recorder } from "@parley/peer";
+
+const [url, name, recordDir] = process.argv.slice(2);
+if (!url || !name) {
+  console.error("usage: soak-bot.mjs SIGNAL_URL NAME [RECORD_DIR]");
+  process.exit(2);
+}
+const iceRestartMs = Number(process.env.SOAK_ICE_RESTART_MS ?? 120_000);
+const statsMs = Number(process.env.SOAK_STATS_MS ?? 10_000);
+
+const counts = { sent: 0, received: 0, errors: 0, iceRestarts: 0, resumed: 0, replaced: 0 };
+const rtc = { iceUseIpv6: false, iceAdditionalHostAddresses: ["127.0.0.1"] };
+const peer = await Peer.connect(url, { rtc, signal: { reconnect: { initialDelayMs: 100, maxDelayMs: 1000 } } });
+// Only the recorder takes video: eight video receivers per page would be sixteen VP8 encodes on two cores.
+const room = await peer.join("soak", {
+  metadata: { name },
+  ...(recordDir ? {} : { receive: { audio: true, video: false } }),
+});
+await room.openChannel("chat");
+const recorder = recordDir ? await Recorder.start(room, { dir: recordDir }) : undefined;
+
+const fail = (what) => (err) => {
+  counts.errors++;
+  console.error(`${name}: ${what}: ${err?.message ?? err}`);
+};
+room.on("error", fail("room error"));
+peer.on("error", fail("peer error"));
+recorder?.on("error", fail("recorder error"));
+recorder?.on("finalized", (file) => console.log(`finalized ${file.path}`));
+peer.on("resumed", () => counts.resumed++);
+peer.on("session-replaced", () => counts.replaced++);
+room.on("message", (_member, channel) => {
+  if (channel.label === "chat") counts.received++;
+});
+
+const chat = setInterval(() => {
+  counts.sent++;
+  room.send("chat", `${name} ${counts.sent}`).catch(fail("send"));
+}, 1000);
+const restarts = setInterval(() => {
+  for (const member of room.members.values()) {
+    member.restartIce();
+    counts.iceRestarts++;
+  }
+}, iceRestartMs);
+
+function stats() {
+  const memory = process.memoryUsage();
+  return {
+    name,
+    at: Date.now(),
+    rss: memory.rss,
+    heap: memory.heapUsed,
+    fds: readdirSync("/proc/self/fd").length,
+    handles: process.getActiveResourcesInfo().length,
+    members: room.members.size,
+    ...counts,
+  };
+}
+const report = setInterval(() => console.log(JSON.stringify({ stats: stats() })), statsMs);
+console.log(`soak bot ${name} in room "soak" as ${peer.id}`);
+
+let stopping = false;
+process.on("SIGTERM", async () => {
+  if (stopping) return;
+  stopping = true;
+  for (const timer of [chat, restarts, report]) clearInterval(timer);
+  console.log(JSON.stringify({ stats: stats() }));
+  await recorder?.stop(); // each file's "finalized" line is printed above
+  await peer.close();
+  process.exit(0);
+});

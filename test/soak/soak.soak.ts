@@ -1,0 +1,181 @@
+// The soak (`pnpm soak`; not part of `pnpm test`): SOAK_MINUTES (default 30) of a room with 8 bots, each in its own
+// process (test/soak/soak-bot.mjs; one records everyone), and 2 Chromium pages sending fake camera and microphone
+// and chatting over a data channel. Every bot restarts ICE on all its connections every 2 minutes; every signalling
+// link is cut every minute (a TCP proxy in front of the server). At the end: per process RSS, heap, open file
+// descriptors and active handles at the start (after a warm-up) and at the end, growth per hour, error events, and
+// whether every recording decodes without an error (ffmpeg). SOAK_MINUTES, SOAK_WARMUP_MS, SOAK_CUT_MS and
+// SOAK_ICE_RESTART_MS change the defaults (a quick check of the harness: SOAK_MINUTES=2 SOAK_WARMUP_MS=30000). It fails on an error event, a recording that does not
+// decode, a member that lost its peers, or pages that stopped receiving chat.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createSignalServer } from "@parley/signal";
+import type { Page } from "playwright-core";
+import { afterAll, describe, expect, it } from "vitest";
+import { startTcpProxy } from "../../packages/signal/test/helpers/tcp-proxy.js";
+import { launchChromium, openStartPage, roomPageAssets, servePage } from "../helpers/chromium.js";
+import { type RunningProgram, startProgram } from "../helpers/programs.js";
+
+const MINUTES = Number(process.env.SOAK_MINUTES ?? 30);
+/** Start figures are taken after this: the first minutes are JIT, pools and buffers filling, not growth. */
+const WARMUP_MS = Number(process.env.SOAK_WARMUP_MS ?? 120_000);
+const CUT_EVERY_MS = Number(process.env.SOAK_CUT_MS ?? 60_000);
+const ICE_RESTART_MS = process.env.SOAK_ICE_RESTART_MS ?? "120000";
+const BOTS = 8;
+const bot = fileURLToPath(new URL("./soak-bot.mjs", import.meta.url));
+
+const PAGE = `<!doctype html><meta charset="utf-8"><script type="module">
+import { joinRoom } from "/parley-browser.js";
+window.got = 0;
+const channels = new Set();
+window.start = async (url, name) => {
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 320, height: 240 } });
+  // The bots open a room-wide "chat" channel to the page: count what comes in, and answer on it every second.
+  window.session = await joinRoom({
+    url, room: "soak", stream, metadata: { name },
+    onChannel: (_id, channel) => {
+      channels.add(channel);
+      channel.onmessage = () => window.got++;
+      channel.onclose = () => channels.delete(channel);
+    },
+  });
+  setInterval(() => { for (const c of channels) if (c.readyState === "open") c.send(name); }, 1000);
+  return window.session.client.sessionId;
+};
+window.stats = () => ({
+  heap: performance.memory?.usedJSHeapSize ?? 0,
+  members: window.session.members.size,
+  got: window.got,
+});
+</script>`;
+
+interface Sample {
+  name: string;
+  at: number;
+  rss: number;
+  heap: number;
+  fds: number;
+  handles: number;
+  members: number;
+  errors: number;
+  [key: string]: number | string;
+}
+
+function latest(program: RunningProgram): Sample | undefined {
+  const lines = program
+    .output()
+    .split("\n")
+    .filter((l) => l.startsWith('{"stats"'));
+  const last = lines.at(-1);
+  return last ? (JSON.parse(last) as { stats: Sample }).stats : undefined;
+}
+
+const server = createSignalServer({ messagesPerSecond: 200 });
+afterAll(() => server.close());
+
+describe("soak", () => {
+  it(`${MINUTES} minutes: 8 bots and 2 Chromium pages, ICE restarts every 2 min, a signalling cut every minute`, async () => {
+    const port = await server.listen(0);
+    const proxy = await startTcpProxy(port);
+    const url = `ws://127.0.0.1:${proxy.port}`;
+    const recordings = mkdtempSync(join(tmpdir(), "parley-soak-"));
+    const bots: RunningProgram[] = [];
+    for (let i = 0; i < BOTS; i++) {
+      bots.push(
+        await startProgram({
+          name: `soak bot ${i}`,
+          command: process.execPath,
+          args: [bot, url, `bot-${i}`, ...(i === 0 ? [recordings] : [])],
+          readyLine: /soak bot .* in room "soak"/,
+          env: { SOAK_STATS_MS: "10000", SOAK_ICE_RESTART_MS: ICE_RESTART_MS },
+        }),
+      );
+    }
+    const { url: pageUrl } = await servePage(PAGE, roomPageAssets());
+    const browser = await launchChromium();
+    const pages: Page[] = [];
+    for (let i = 0; i < 2; i++) {
+      const page = await openStartPage(pageUrl, browser);
+      await page.evaluate(
+        ([u, n]) => (window as unknown as { start(u: string, n: string): Promise<string> }).start(u!, n!),
+        [url, `page-${i}`],
+      );
+      pages.push(page);
+    }
+    const pageStats = () =>
+      Promise.all(pages.map((p) => p.evaluate(() => (window as unknown as { stats(): Sample }).stats())));
+    const cuts = setInterval(() => proxy.cut(), CUT_EVERY_MS);
+    await new Promise((r) => setTimeout(r, WARMUP_MS));
+    const startBots = bots.map(latest);
+    const startPages = await pageStats();
+    const started = Date.now();
+    const endAt = started + MINUTES * 60_000 - WARMUP_MS;
+    while (Date.now() < endAt) {
+      await new Promise((r) => setTimeout(r, Math.min(60_000, endAt - Date.now())));
+      const now = bots.map(latest);
+      const minutes = ((Date.now() - started) / 60_000 + WARMUP_MS / 60_000).toFixed(1);
+      console.log(
+        `soak ${minutes} min: ${now.map((s) => `${s?.name} rss ${((s?.rss ?? 0) / 2 ** 20).toFixed(0)} MiB fds ${s?.fds} handles ${s?.handles} members ${s?.members} errors ${s?.errors}`).join("; ")}`,
+      );
+    }
+    clearInterval(cuts);
+    const endBots = bots.map(latest);
+    const endPages = await pageStats();
+    const hours = (Date.now() - started) / 3_600_000;
+    // SIGTERM: the recording bot finalizes its files, each bot leaves (stop() would SIGKILL after 3 s; give 20 s).
+    await Promise.all(
+      bots.map(
+        (program) =>
+          new Promise<void>((resolve) => {
+            if (program.process.exitCode !== null) return resolve();
+            const timer = setTimeout(() => program.process.kill("SIGKILL"), 20_000);
+            program.process.once("exit", () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            program.process.kill("SIGTERM");
+          }),
+      ),
+    );
+    const rows: string[] = ["process | rss MiB start→end (per hour) | heap MiB | fds | handles | errors"];
+    const mib = (n: number) => (n / 2 ** 20).toFixed(1);
+    endBots.forEach((end, i) => {
+      const start = startBots[i]!;
+      const perHour = (k: "rss" | "heap" | "fds" | "handles") => ((end![k] - start[k]) / hours).toFixed(1);
+      rows.push(
+        `${end!.name} | ${mib(start.rss)}→${mib(end!.rss)} (${(Number(perHour("rss")) / 2 ** 20).toFixed(1)}/h) | ${mib(start.heap)}→${mib(end!.heap)} (${(Number(perHour("heap")) / 2 ** 20).toFixed(1)}/h) | ${start.fds}→${end!.fds} | ${start.handles}→${end!.handles} | ${end!.errors}`,
+      );
+    });
+    endPages.forEach((end, i) => {
+      rows.push(
+        `page-${i} | JS heap ${mib(startPages[i]!.heap)}→${mib(end.heap)} MiB | members ${end.members} | chat received ${end.got}`,
+      );
+    });
+    const files =
+      bots[0]!
+        .output()
+        .match(/finalized (\S+)/g)
+        ?.map((l) => l.slice("finalized ".length)) ?? [];
+    if (files.length === 0) console.log(`the recording bot printed:\n${bots[0]!.output().slice(-3000)}`);
+    const decoded = files.map((file) => {
+      try {
+        execFileSync("ffmpeg", ["-v", "error", "-xerror", "-i", file, "-f", "null", "-"], { stdio: "pipe" });
+        return `${file}: ok`;
+      } catch (err) {
+        return `${file}: ${(err as { stderr?: Buffer }).stderr?.toString().trim().slice(0, 300)}`;
+      }
+    });
+    console.log(
+      `soak report (${(hours * 60).toFixed(1)} min measured after a ${WARMUP_MS / 1000} s warm-up):\n${rows.join("\n")}\nrecordings:\n${decoded.join("\n")}`,
+    );
+    await browser.close();
+    await proxy.close();
+    expect(endBots.map((s) => s?.errors)).toEqual(endBots.map(() => 0));
+    expect(endBots.every((s) => s!.members === BOTS + 1)).toBe(true);
+    expect(files.length).toBeGreaterThan(0);
+    expect(decoded.every((d) => d.endsWith(": ok"))).toBe(true);
+    for (let i = 0; i < 2; i++) expect(endPages[i]!.got).toBeGreaterThan(startPages[i]!.got);
+  });
+});
