@@ -112,9 +112,18 @@ describe("soak", () => {
     const startPages = await pageStats();
     const started = Date.now();
     const endAt = started + MINUTES * 60_000 - WARMUP_MS;
+    let reported = 0;
     while (Date.now() < endAt) {
       await new Promise((r) => setTimeout(r, Math.min(60_000, endAt - Date.now())));
       const now = bots.map(latest);
+      const errors = bots.flatMap((b) =>
+        b
+          .output()
+          .split("\n")
+          .filter((l) => /^bot-\d+: \w+ error:|^bot-\d+: send:/.test(l)),
+      );
+      for (const line of errors.slice(reported)) console.log(`soak error event: ${line}`);
+      reported = errors.length;
       const minutes = ((Date.now() - started) / 60_000 + WARMUP_MS / 60_000).toFixed(1);
       console.log(
         `soak ${minutes} min: ${now.map((s) => `${s?.name} rss ${((s?.rss ?? 0) / 2 ** 20).toFixed(0)} MiB fds ${s?.fds} handles ${s?.handles} members ${s?.members} errors ${s?.errors}`).join("; ")}`,
@@ -158,6 +167,13 @@ describe("soak", () => {
         .output()
         .match(/finalized (\S+)/g)
         ?.map((l) => l.slice("finalized ".length)) ?? [];
+    const errorLines = bots.flatMap((b) =>
+      b
+        .output()
+        .split("\n")
+        .filter((l) => /^bot-\d+: (room error|peer error|recorder error|send):/.test(l)),
+    );
+    if (errorLines.length) console.log(`error events:\n${errorLines.slice(0, 40).join("\n")}`);
     if (files.length === 0) console.log(`the recording bot printed:\n${bots[0]!.output().slice(-3000)}`);
     const decoded = files.map((file) => {
       try {

@@ -36,7 +36,10 @@ export interface SignalClientOptions {
   reconnect?: ReconnectOptions | false;
   /** Client-side ping interval; a ping unanswered within the same interval counts the connection dead. Default 10 s. */
   heartbeatMs?: number;
-  /** Requests waiting for a connection (while reconnecting). Beyond this, new requests fail with QUEUE_FULL. */
+  /**
+   * Requests waiting for a connection (while reconnecting) or for the server's store (after UNAVAILABLE). Beyond this,
+   * new requests fail with QUEUE_FULL. Default 256.
+   */
   maxQueued?: number;
   /** A WebSocket implementation, for Node 20 without the `ws` package resolvable, or for tests. */
   WebSocket?: WebSocketConstructor;
@@ -438,7 +441,7 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
   /** A request that is part of the session: queued while reconnecting, re-sent after a resume. */
   private request(body: Record<string, unknown>): Promise<ServerMessage> {
     if (this.state === "closed") return Promise.reject(new SignalError(SignalErrorCode.Closed, "client is closed"));
-    if (this.state !== "open" && this.pending.size >= this.options.maxQueued) {
+    if ((this.state !== "open" || this.paused) && this.pending.size >= this.options.maxQueued) {
       return Promise.reject(
         new SignalError(SignalErrorCode.QueueFull, `${this.pending.size} requests already wait for a connection`),
       );

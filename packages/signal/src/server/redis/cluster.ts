@@ -212,14 +212,19 @@ export class RedisCluster {
   }
 
   private release(session: ClusterSession, previous?: ClusterSession): void {
-    if (this.bySession.get(session.id) === session) {
-      if (previous) this.bySession.set(session.id, previous);
-      else this.bySession.delete(session.id);
-    }
-    clearTimeout(session.iceTimer);
-    // A refused resume of a session this node still holds: what arrived meanwhile was the old holder's.
-    if (previous?.ready) for (const entry of session.early) this.deliver(previous, entry.seq, entry.text);
+    const early = session.early;
     session.early = [];
+    clearTimeout(session.iceTimer);
+    if (this.bySession.get(session.id) !== session) return;
+    this.bySession.delete(session.id);
+    if (!previous) return;
+    // A refused resume of a session this node still holds. If the old connection is still open it keeps the session,
+    // with what arrived meanwhile; if it closed during the attempt (its close was not reported, the new attempt held
+    // the session), Redis is told now, or the session would stay held by this node with nobody on it.
+    if (previous.socket.readyState === previous.socket.OPEN) {
+      this.bySession.set(session.id, previous);
+      if (previous.ready) for (const entry of early) this.deliver(previous, entry.seq, entry.text);
+    } else this.settle(previous.id, previous.epoch, false);
   }
 
   /** Sends the welcome, then what the outbox held after lastSeq, then what arrived meanwhile, each once in order. */
@@ -231,6 +236,8 @@ export class RedisCluster {
     seq: number,
     texts: string[] = [],
   ) {
+    // The socket closed while Redis answered: onClose has released the session (and told Redis).
+    if (this.bySession.get(session.id) !== session) return;
     this.host.send(session.socket, JSON.stringify(this.host.welcome(re, session, rooms, resumed)));
     for (const text of texts) this.host.send(session.socket, text);
     session.sentThrough = Math.max(session.sentThrough, seq);
