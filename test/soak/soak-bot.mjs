@@ -5,7 +5,8 @@
 //
 // Joins room "soak", sends a chat message to the room every second, restarts ICE on every connection every
 // SOAK_ICE_RESTART_MS (default 2 min), records everyone when given a directory, and prints one JSON line of stats
-// every SOAK_STATS_MS (default 10 s): RSS, heap, open file descriptors, active handles, messages, error events.
+// every SOAK_STATS_MS (default 10 s): RSS, heap, external memory, open file descriptors, active handles, messages,
+// error events.
 // SIGTERM finalizes the recordings and leaves.
 import { readdirSync } from "node:fs";
 import { Peer, Recorder } from "@parley/peer";
@@ -61,6 +62,9 @@ function stats() {
     at: Date.now(),
     rss: memory.rss,
     heap: memory.heapUsed,
+    // Buffers and ArrayBuffers live outside the JS heap: RTP, SRTP and recorder buffers show up here, not in `heap`.
+    external: memory.external,
+    arrayBuffers: memory.arrayBuffers,
     fds: readdirSync("/proc/self/fd").length,
     handles: process.getActiveResourcesInfo().length,
     members: room.members.size,

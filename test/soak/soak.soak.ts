@@ -56,6 +56,7 @@ interface Sample {
   at: number;
   rss: number;
   heap: number;
+  external: number;
   fds: number;
   handles: number;
   members: number;
@@ -148,13 +149,15 @@ describe("soak", () => {
           }),
       ),
     );
-    const rows: string[] = ["process | rss MiB start→end (per hour) | heap MiB | fds | handles | errors"];
+    const rows: string[] = [
+      "process | rss MiB start→end (per hour) | heap MiB | external MiB | fds | handles | errors",
+    ];
     const mib = (n: number) => (n / 2 ** 20).toFixed(1);
     endBots.forEach((end, i) => {
       const start = startBots[i]!;
-      const perHour = (k: "rss" | "heap" | "fds" | "handles") => ((end![k] - start[k]) / hours).toFixed(1);
+      const perHour = (k: "rss" | "heap" | "external" | "fds" | "handles") => ((end![k] - start[k]) / hours).toFixed(1);
       rows.push(
-        `${end!.name} | ${mib(start.rss)}→${mib(end!.rss)} (${(Number(perHour("rss")) / 2 ** 20).toFixed(1)}/h) | ${mib(start.heap)}→${mib(end!.heap)} (${(Number(perHour("heap")) / 2 ** 20).toFixed(1)}/h) | ${start.fds}→${end!.fds} | ${start.handles}→${end!.handles} | ${end!.errors}`,
+        `${end!.name} | ${mib(start.rss)}→${mib(end!.rss)} (${(Number(perHour("rss")) / 2 ** 20).toFixed(1)}/h) | ${mib(start.heap)}→${mib(end!.heap)} (${(Number(perHour("heap")) / 2 ** 20).toFixed(1)}/h) | ${mib(start.external)}→${mib(end!.external)} (${(Number(perHour("external")) / 2 ** 20).toFixed(1)}/h) | ${start.fds}→${end!.fds} | ${start.handles}→${end!.handles} | ${end!.errors}`,
       );
     });
     endPages.forEach((end, i) => {
