@@ -9,6 +9,7 @@
 // error events.
 // SIGTERM finalizes the recordings and leaves.
 import { readdirSync } from "node:fs";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Peer, Recorder } from "@parley/peer";
 
 const [url, name, recordDir] = process.argv.slice(2);
@@ -55,8 +56,15 @@ const restarts = setInterval(() => {
   }
 }, iceRestartMs);
 
+// Event-loop delay: a bot whose loop stalls answers nothing in time (signals time out, ICE checks are late).
+const lag = monitorEventLoopDelay({ resolution: 20 });
+lag.enable();
+
 function stats() {
   const memory = process.memoryUsage();
+  const lagP99Ms = Math.round(lag.percentile(99) / 1e6);
+  const lagMaxMs = Math.round(lag.max / 1e6);
+  lag.reset();
   return {
     name,
     at: Date.now(),
@@ -68,6 +76,8 @@ function stats() {
     fds: readdirSync("/proc/self/fd").length,
     handles: process.getActiveResourcesInfo().length,
     members: room.members.size,
+    lagP99Ms,
+    lagMaxMs,
     ...counts,
   };
 }

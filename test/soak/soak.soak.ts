@@ -127,7 +127,7 @@ describe("soak", () => {
       reported = errors.length;
       const minutes = ((Date.now() - started) / 60_000 + WARMUP_MS / 60_000).toFixed(1);
       console.log(
-        `soak ${minutes} min: ${now.map((s) => `${s?.name} rss ${((s?.rss ?? 0) / 2 ** 20).toFixed(0)} MiB fds ${s?.fds} handles ${s?.handles} members ${s?.members} errors ${s?.errors}`).join("; ")}`,
+        `soak ${minutes} min: ${now.map((s) => `${s?.name} rss ${((s?.rss ?? 0) / 2 ** 20).toFixed(0)} MiB fds ${s?.fds} handles ${s?.handles} members ${s?.members} loop lag p99/max ${s?.lagP99Ms}/${s?.lagMaxMs} ms errors ${s?.errors}`).join("; ")}`,
       );
     }
     clearInterval(cuts);
