@@ -200,7 +200,9 @@ const peerjs = only === "parley" || only === "redis" ? undefined : await measure
 // at light load (20 pairs, one message every 20 ms each), where a p99 says what a hop costs rather than how long the
 // queues of a saturated server are; the in-memory node is measured the same way beside it.
 let cluster;
-if ((only === undefined || only === "redis") && process.env.BENCH_REDIS !== "0") {
+const haveRedis = spawnSync("redis-server", ["--version"], { stdio: "ignore" }).status === 0;
+if (!haveRedis) console.error("signal-relay: no redis-server on PATH; the Redis setups are skipped");
+if ((only === undefined || only === "redis") && process.env.BENCH_REDIS !== "0" && haveRedis) {
   const redis = await startRedis();
   // 20 pairs, each sending one message every 20 ms: 1,000 messages/s, far below what any setup carries.
   const light = { clients: 40, idle: 0, everyMs: 20 };
