@@ -23,7 +23,6 @@ export interface ClusterHost {
   readonly limits: {
     resumeWindowMs: number;
     outboxMessages: number;
-    outboxBytes: number;
     roomCapacity: number;
     roomsPerConnection: number;
   };

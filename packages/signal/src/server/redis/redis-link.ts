@@ -110,7 +110,14 @@ export class RedisLink {
 
   /** Read-only helpers for the admin API. */
   async roomNames(limit: number): Promise<string[]> {
-    const [, names] = await this.commands.sscan(`${this.options.prefix}rooms`, 0, "COUNT", limit);
+    // SSCAN returns one page per call (a page may even be empty): follow the cursor until the set or the limit ends.
+    const names: string[] = [];
+    let cursor = "0";
+    do {
+      const [next, page] = await this.commands.sscan(`${this.options.prefix}rooms`, cursor, "COUNT", 1000);
+      names.push(...page);
+      cursor = next;
+    } while (cursor !== "0" && names.length < limit);
     return names.slice(0, limit);
   }
 
