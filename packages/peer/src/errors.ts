@@ -11,6 +11,8 @@ export type PeerErrorCode =
   | "SEND_TIMEOUT"
   /** A message or option is out of range (too large, bad label). */
   | "INVALID_ARGUMENT"
+  /** A constructor or factory option is malformed or out of range (the message names it and the value). */
+  | "INVALID_OPTION"
   /** The member, room or peer has been closed. */
   | "CLOSED";
 

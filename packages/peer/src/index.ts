@@ -11,3 +11,7 @@ export { Peer, type PeerEvents, type PeerOptions } from "./peer.js";
 export { Recorder, type RecorderEvents, type RecordingFile, type RecordingOptions } from "./record/recorder.js";
 export { Room, type RoomEvents, type RoomOptions } from "./room.js";
 export type { MemberStats } from "./stats.js";
+export { formatSdpFrag, parseSdpFrag, type SdpFrag } from "./whip/sdp-frag.js";
+export type { Session as WhipSession } from "./whip/session.js";
+export { WhipError, type WhipErrorCode } from "./whip/whip-error.js";
+export { createWhipServer, type WhipOptions, WhipServer, type WhipServerEvents } from "./whip/whip-server.js";
