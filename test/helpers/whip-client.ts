@@ -13,6 +13,7 @@ export interface WhipClientSession {
   response: Response;
   location: string;
   answer: string;
+  etag: string;
   /** DELETEs the session and closes the connection. */
   stop: () => Promise<void>;
 }
@@ -36,6 +37,7 @@ async function negotiate(pc: RTCPeerConnection, endpoint: string, token?: string
     response,
     location,
     answer,
+    etag: response.headers.get("etag")!,
     stop: async () => {
       await fetch(location, { method: "DELETE", headers: token ? { authorization: `Bearer ${token}` } : {} });
       await pc.close();
@@ -61,4 +63,49 @@ export function whepWatch(
   pc.addTransceiver("audio", { direction: "recvonly" });
   pc.ontrack = ({ track }) => onTrack(track);
   return negotiate(pc, endpoint, token);
+}
+
+/**
+ * An ICE restart as RFC 9725 §4.3.2 has it: new local credentials and candidates PATCHed with If-Match, and the 200's
+ * sdpfrag (the server's new credentials and candidates) applied to the remote description. Returns the new ETag.
+ */
+export async function restartIce(session: WhipClientSession, token?: string): Promise<string> {
+  const { pc } = session;
+  const offer = await pc.createOffer({ iceRestart: true });
+  await pc.setLocalDescription(offer);
+  const local = pc.localDescription!.sdp;
+  const mid = /^a=mid:(\S+)/m.exec(local)![1];
+  const frag = [
+    /^a=ice-ufrag:.*$/m.exec(local)![0],
+    /^a=ice-pwd:.*$/m.exec(local)![0],
+    "m=audio 9 RTP/AVP 0",
+    `a=mid:${mid}`,
+    ...[...local.matchAll(/^a=candidate:.*$/gm)].map((m) => m[0]),
+    "a=end-of-candidates",
+    "",
+  ].join("\r\n");
+  const response = await fetch(session.location, {
+    method: "PATCH",
+    headers: {
+      "content-type": "application/trickle-ice-sdpfrag",
+      "if-match": session.etag,
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: frag,
+  });
+  if (response.status !== 200) throw new Error(`ICE restart: ${response.status} ${await response.text()}`);
+  const answerFrag = await response.text();
+  const ufrag = /^a=ice-ufrag:(\S+)/m.exec(answerFrag)![1];
+  const pwd = /^a=ice-pwd:(\S+)/m.exec(answerFrag)![1];
+  const candidates = [...answerFrag.matchAll(/^a=candidate:.*$/gm)].map((m) => m[0]);
+  // The last answer with the new credentials, and the new candidates in every m-section.
+  const answer = session.answer
+    .replace(/^a=ice-ufrag:.*$/gm, `a=ice-ufrag:${ufrag}`)
+    .replace(/^a=ice-pwd:.*$/gm, `a=ice-pwd:${pwd}`)
+    .replace(/^a=candidate:.*\r\n/gm, "")
+    .replace(/^(m=.*\r\n(?:c=.*\r\n)?)/gm, `$1${candidates.map((c) => `${c}\r\n`).join("")}`);
+  await pc.setRemoteDescription({ type: "answer", sdp: answer });
+  session.answer = answer;
+  session.etag = response.headers.get("etag")!;
+  return session.etag;
 }

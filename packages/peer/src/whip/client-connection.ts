@@ -55,17 +55,16 @@ export class ClientConnection {
       }
       hooks.offered?.(pc);
       const answer = await pc.createAnswer();
-      await pc.setLocalDescription(answer);
-      await connection.gathered();
-      const sdp = pc.localDescription?.sdp ?? "";
-      if (!mediaSections(sdp).some((section) => !/^m=\S+ 0 /.test(section))) {
+      if (!mediaSections(answer.sdp).some((section) => !/^m=\S+ 0 /.test(section))) {
         throw new WhipError(
           400,
           "NO_COMMON_CODEC",
           "no media section of the offer has a codec we take (video: VP8; audio: Opus or PCMU)",
         );
       }
-      return { connection, sdp };
+      await pc.setLocalDescription(answer);
+      await connection.gathered();
+      return { connection, sdp: pc.localDescription?.sdp ?? "" };
     } catch (err) {
       await pc.close().catch(() => {});
       throw err;
