@@ -212,6 +212,13 @@ describe.skipIf(!hasTool("ffmpeg"))("parley command line", () => {
     ["a URL that is not ws://", ["record", "http://example.org", "--room", "r", "--out", "/tmp"], /is a http: URL/, 2],
     ["a missing --room", ["echo"], /--room is required/, 2],
     ["an unknown flag", ["echo", "--room", "r", "--shout"], /Unknown option '--shout'/, 2],
+    ["another command's flag", ["echo", "--room", "r", "--port", "1"], /--port is not an option of echo/, 2],
+    ["whip-server with --room", ["whip-server", "--room", "r"], /--room is not an option of whip-server/, 2],
+    ["whip-server on port 70000", ["whip-server", "--port", "70000"], /--port: "70000" is not an integer/, 2],
+    ["whip-server with 0 sessions", ["whip-server", "--max-sessions", "0"], /--max-sessions: "0" is not an/, 2],
+    ["whip-server with an http signal URL", ["whip-server", "--signal", "http://x"], /is a http: URL/, 2],
+    ["whip-server with a bad prefix", ["whip-server", "--prefix", "media/"], /--prefix must be a path/, 2],
+    ["whip-server with a bad origin", ["whip-server", "--allow-origin", "a b"], /--allow-origin must be/, 2],
     [
       "an unreachable server",
       ["echo", "--room", "r", "--url", "ws://127.0.0.1:1/"],

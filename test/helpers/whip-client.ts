@@ -45,9 +45,17 @@ async function negotiate(pc: RTCPeerConnection, endpoint: string, token?: string
   };
 }
 
-/** Publishes `tracks` (sendonly) to a WHIP endpoint. */
-export function whipPublish(endpoint: string, tracks: MediaStreamTrack[], token?: string): Promise<WhipClientSession> {
-  const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", ...LOOPBACK });
+/**
+ * Publishes `tracks` (sendonly) to a WHIP endpoint. `rtc` replaces the loopback-only ICE settings (a CLI server
+ * gathers the host's own addresses, not 127.0.0.1).
+ */
+export function whipPublish(
+  endpoint: string,
+  tracks: MediaStreamTrack[],
+  token?: string,
+  rtc: object = LOOPBACK,
+): Promise<WhipClientSession> {
+  const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", ...rtc });
   for (const track of tracks) pc.addTransceiver(track, { direction: "sendonly" });
   return negotiate(pc, endpoint, token);
 }

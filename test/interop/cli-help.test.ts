@@ -22,6 +22,12 @@ const HELP: Array<[string, string, string[], RegExp]> = [
   ["peer", "bin/parley.js", ["record", "--help"], /Usage: parley record[\s\S]*--rotate-minutes/],
   ["peer", "bin/parley.js", ["play", "--help"], /Usage: parley play FILE[\s\S]*--loop/],
   ["peer", "bin/parley.js", ["echo", "--help"], /Usage: parley echo[\s\S]*--room/],
+  [
+    "peer",
+    "bin/parley.js",
+    ["whip-server", "--help"],
+    /Usage: parley whip-server[\s\S]*POST \/whep\/\{room\}[\s\S]*--max-sessions/,
+  ],
   ["signal", "bin/parley-signal.js", ["--help"], /Usage: parley-signal[\s\S]*--cert FILE --key FILE/],
   ["turn", "bin/parley-turn.js", ["--help"], /Usage: parley-turn[\s\S]*parley-turn probe/],
   ["turn", "bin/parley-turn.js", ["probe", "--help"], /Usage: parley-turn probe URL[\s\S]*--insecure/],

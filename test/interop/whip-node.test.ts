@@ -3,10 +3,12 @@
 
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
 import { createWhipServer, onFrames, Peer, RtpInput, type WhipServer } from "@parley/peer";
 import { createSignalServer, type SignalServer } from "@parley/signal";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ffmpegRtp } from "../helpers/ffmpeg.js";
+import { startProgram } from "../helpers/programs.js";
 import { hasTool } from "../helpers/require-tool.js";
 import { restartIce, whepWatch, whipPublish } from "../helpers/whip-client.js";
 
@@ -15,6 +17,8 @@ const LOOPBACK = {
   iceAdditionalHostAddresses: ["127.0.0.1"],
   iceFilterCandidatePair: (pair: { remoteCandidate: { host: string } }) => pair.remoteCandidate.host === "127.0.0.1",
 } as const;
+
+const BIN = fileURLToPath(new URL("../../packages/peer/bin/parley.js", import.meta.url));
 
 describe.skipIf(!hasTool("ffmpeg"))("WHIP and WHEP with Node clients", () => {
   let signal: SignalServer;
@@ -78,6 +82,33 @@ describe.skipIf(!hasTool("ffmpeg"))("WHIP and WHEP with Node clients", () => {
     await publisher.stop();
     await expect.poll(() => whip.sessions.size, { timeout: 5000 }).toBe(0);
     await expect.poll(() => room.members.size, { timeout: 10_000 }).toBe(0);
+    await bot.close();
+  });
+
+  it("parley whip-server: a real process serves WHIP; SIGTERM ends its sessions (the room sees member-left) and exits 0", async () => {
+    const bot = await Peer.connect(signalUrl);
+    const room = await bot.join("cli-stage");
+    let frames = 0;
+    room.on("track", (_m, track) => {
+      if (track.kind === "video") onFrames(track, () => frames++);
+    });
+    const cli = await startProgram({
+      name: "parley whip-server",
+      command: process.execPath,
+      args: [BIN, "whip-server", "--signal", signalUrl, "--port", "0"],
+      readyLine: /WHIP\/WHEP on http:\/\/127\.0\.0\.1:\d+/,
+    });
+    const port = /127\.0\.0\.1:(\d+)/.exec(cli.output())![1];
+    const publisher = await whipPublish(`http://127.0.0.1:${port}/whip/cli-stage`, [inputs[0]!.track], undefined, {});
+    await expect.poll(() => frames, { timeout: 20_000 }).toBeGreaterThan(30);
+    expect(cli.output()).toMatch(/whip session \S+ in room "cli-stage" started/);
+    const left = new Promise<void>((resolve) => room.once("member-left", () => resolve()));
+    const exited = new Promise<number | null>((resolve) => cli.process.once("exit", (code) => resolve(code)));
+    cli.process.kill("SIGTERM");
+    await left;
+    expect(await exited).toBe(0);
+    expect(cli.output()).toMatch(/stopping: SIGTERM[\s\S]*whip session \S+ ended: the WHIP server is closing/);
+    await publisher.pc.close();
     await bot.close();
   });
 });

@@ -6,12 +6,15 @@ import { echoRoom } from "../media/echo.js";
 import { FilePlayer } from "../media/play-file.js";
 import { Peer } from "../peer.js";
 import { ensureWritableDir, Recorder } from "../record/recorder.js";
+import { UsageError } from "./usage-error.js";
 import { VERSION } from "./version.js";
+import { runWhipServer, WHIP_SERVER_USAGE } from "./whip-server.js";
 
 const USAGE = `Usage:
   parley record <signal-url> --room R --out DIR [--rotate-minutes N]   record every member to DIR
   parley play FILE --room R [--url URL] [--loop]                        play a media file into the room
   parley echo --room R [--url URL]                                      send each member its own media back
+  parley whip-server [--signal URL] [--port P]                          WHIP/WHEP endpoints for the rooms
 Options: --url (default $PARLEY_URL or ws://127.0.0.1:8080/signal), --token (default $PARLEY_TOKEN)
   parley COMMAND --help   one command's options;   parley --version`;
 
@@ -38,32 +41,35 @@ ${COMMON}`,
   Joins room R, sends each member its own audio and video back, and answers "echo: …" on a "chat" data channel.
       --room R            room to join (required)
 ${COMMON}`,
+  "whip-server": WHIP_SERVER_USAGE,
 };
 
-class UsageError extends Error {
-  constructor(
-    message: string,
-    /** The usage text to print with it: the command's own, or the overview. */
-    readonly usage = USAGE,
-  ) {
-    super(message);
-  }
-}
+/** Which flags each command takes: parseArgs knows the union, a command refuses the others by name. */
+const ROOM_FLAGS = ["room", "url", "token"];
+const FLAGS: Record<string, string[]> = {
+  record: [...ROOM_FLAGS, "out", "rotate-minutes"],
+  play: [...ROOM_FLAGS, "loop"],
+  echo: ROOM_FLAGS,
+  "whip-server": ["signal", "port", "host", "max-sessions", "prefix", "allow-origin"],
+};
 
 const stamp = () => new Date().toISOString().slice(11, 19);
 /** Progress lines carry a timestamp; help and version text does not. */
 const say = (line: string) => process.stdout.write(`[${stamp()}] ${line}\n`);
 const print = (text: string): void => void process.stdout.write(`${text}\n`);
 
-function signalUrl(text: string): string {
+function signalUrl(text: string, usage = USAGE): string {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new UsageError(`"${text}" is not a URL; expected ws://host:port/path or wss://…`);
+    throw new UsageError(`"${text}" is not a URL; expected ws://host:port/path or wss://…`, usage);
   }
   if (url.protocol !== "ws:" && url.protocol !== "wss:") {
-    throw new UsageError(`"${text}" is a ${url.protocol} URL; the signalling server is reached with ws:// or wss://`);
+    throw new UsageError(
+      `"${text}" is a ${url.protocol} URL; the signalling server is reached with ws:// or wss://`,
+      usage,
+    );
   }
   return url.toString();
 }
@@ -73,7 +79,7 @@ async function main(argv: string[]): Promise<void> {
   if (!command || command === "--help" || command === "-h") return print(USAGE);
   if (command === "--version" || command === "-v") return print(`parley ${VERSION}`);
   const commandUsage = COMMAND_USAGE[command];
-  if (!commandUsage) throw new UsageError(`unknown command "${command}"`);
+  if (!commandUsage) throw new UsageError(`unknown command "${command}"`, USAGE);
   if (rest.includes("--help") || rest.includes("-h")) return print(commandUsage);
   let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true; strict: true }>>;
   const options = {
@@ -83,6 +89,12 @@ async function main(argv: string[]): Promise<void> {
     token: { type: "string" },
     loop: { type: "boolean" },
     "rotate-minutes": { type: "string" },
+    signal: { type: "string" },
+    port: { type: "string" },
+    host: { type: "string" },
+    "max-sessions": { type: "string" },
+    prefix: { type: "string" },
+    "allow-origin": { type: "string" },
   } as const;
   try {
     parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
@@ -90,10 +102,19 @@ async function main(argv: string[]): Promise<void> {
     throw new UsageError((err as Error).message, commandUsage);
   }
   const { values, positionals } = parsed;
+  const foreign = Object.keys(values).filter((flag) => !FLAGS[command]!.includes(flag));
+  if (foreign.length > 0) throw new UsageError(`--${foreign[0]} is not an option of ${command}`, commandUsage);
+  if (command === "whip-server") {
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`, commandUsage);
+    return runWhipServer(
+      { ...values, signal: values.signal === undefined ? undefined : signalUrl(values.signal, commandUsage) },
+      say,
+    );
+  }
   const room = values.room;
   if (!room) throw new UsageError("--room is required", commandUsage);
   const urlText = command === "record" ? (positionals[0] ?? values.url) : values.url;
-  const url = signalUrl(urlText ?? process.env.PARLEY_URL ?? "ws://127.0.0.1:8080/signal");
+  const url = signalUrl(urlText ?? process.env.PARLEY_URL ?? "ws://127.0.0.1:8080/signal", commandUsage);
   const rotateMinutes = values["rotate-minutes"] === undefined ? undefined : Number(values["rotate-minutes"]);
   if (rotateMinutes !== undefined && !(rotateMinutes > 0))
     throw new UsageError("--rotate-minutes must be a positive number", commandUsage);
