@@ -3,6 +3,10 @@ export interface Demo {
   port: number;
   turnPort: number;
   recordings: string;
+  /** POST an SDP offer here to publish into the demo room (WHIP, RFC 9725). */
+  whipUrl: string;
+  /** POST an SDP offer here to watch the first member sending media (WHEP); append /{member} for one member. */
+  whepUrl: string;
   close(): Promise<void>;
 }
 export function startDemo(options?: {

@@ -1,6 +1,7 @@
-// The demo's pieces, in one process: an HTTP server with the page, the recordings and signalling at /signal; a
-// STUN/TURN server whose credentials the signalling server hands out; and a bot in room "demo" that echoes and
-// records every member. start.mjs runs it; the end-to-end test imports it.
+// The demo's pieces, in one process: an HTTP server with the page, the recordings, signalling at /signal and WHIP/WHEP
+// at /whip/{room} and /whep/{room}; a STUN/TURN server whose credentials the signalling server hands out; and a bot in
+// room "demo" that echoes and records every member (WHIP publishers too). start.mjs runs it; the end-to-end test
+// imports it.
 import { createReadStream } from "node:fs";
 import { mkdir, readdir, readFile, stat } from "node:fs/promises";
 import { createServer } from "node:http";
@@ -8,7 +9,7 @@ import { createServer as createTlsServer } from "node:https";
 import { createRequire } from "node:module";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { echoRoom, Peer, Recorder } from "@parley/peer";
+import { createWhipServer, echoRoom, Peer, Recorder } from "@parley/peer";
 import { createSignalServer } from "@parley/signal";
 import { createTurnServer } from "@parley/turn";
 import { WebSocket } from "ws";
@@ -57,7 +58,10 @@ export async function startDemo(options = {}) {
     });
   };
   const http = options.tls ? createTlsServer(options.tls, onRequest) : createServer(onRequest);
+  /** Set once the server listens (WHIP sessions join rooms through it, as the bot does). */
+  let whip;
   async function serve(req, res) {
+    if (whip?.handle(req, res)) return;
     const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     if (path === "/" || path === "/index.html") return send(res, join(here, "public/index.html"));
     if (path === "/parley-browser.js") return send(res, bundle);
@@ -103,7 +107,12 @@ export async function startDemo(options = {}) {
         }
       }
     : undefined;
-  const bot = await Peer.connect(botUrl, PinnedWebSocket ? { signal: { WebSocket: PinnedWebSocket } } : {});
+  const pinned = PinnedWebSocket ? { signal: { WebSocket: PinnedWebSocket } } : {};
+  const bot = await Peer.connect(botUrl, pinned);
+  // WHIP (OBS, GStreamer, ffmpeg, browser WHIP clients) publishes into any room; WHEP watches a member.
+  whip = createWhipServer({ signalUrl: botUrl, peer: pinned, maxSessions: 20 });
+  whip.on("session-started", (s) => log(`${s.kind} session in room "${s.roomName}" started`));
+  whip.on("session-ended", (s, reason) => log(`${s.kind} session ended: ${reason}`));
   const room = await bot.join(roomName, { metadata: { name: "echo & record bot" } });
   await room.openChannel("chat");
   room.on("member-joined", (m) => log(`joined: ${m.id.slice(0, 8)}`));
@@ -122,9 +131,12 @@ export async function startDemo(options = {}) {
     port,
     turnPort,
     recordings,
+    whipUrl: `${url}whip/${roomName}`,
+    whepUrl: `${url}whep/${roomName}`,
     async close() {
       if (closed) return;
       closed = true;
+      await whip.close();
       await recorder.stop();
       stopEcho();
       await bot.close();

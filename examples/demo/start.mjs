@@ -28,6 +28,7 @@ try {
   process.exit(1);
 }
 console.log(`Parley demo: open ${demo.url}  (TURN on port ${demo.turnPort}, recordings in ${demo.recordings})`);
+console.log(`WHIP: publish (OBS 30+, ffmpeg 8, any WHIP client) to ${demo.whipUrl}   WHEP: play ${demo.whepUrl}`);
 if (tls?.selfSigned)
   console.log(`self-signed certificate for this run, SHA-256 ${tls.fingerprint}: the browser warns once; accept it`);
 console.log("press Ctrl-C to stop");

@@ -6,10 +6,13 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { onFrames, RtpInput } from "@parley/peer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "../helpers/chromium.js";
+import { ffmpegRtp } from "../helpers/ffmpeg.js";
 import { freePort } from "../helpers/ports.js";
 import { hasTool } from "../helpers/require-tool.js";
+import { whepWatch, whipPublish } from "../helpers/whip-client.js";
 
 const artifacts = fileURLToPath(new URL("../../test-results/", import.meta.url));
 
@@ -28,7 +31,7 @@ function watchCameraTracks(): void {
 }
 
 describe.skipIf(!hasTool("chromium") || !hasTool("ffmpeg"))("the demo", () => {
-  let demo: { url: string; close(): Promise<void> };
+  let demo: { url: string; whipUrl: string; whepUrl: string; close(): Promise<void> };
   const logs: string[] = [];
 
   beforeAll(async () => {
@@ -91,6 +94,35 @@ describe.skipIf(!hasTool("chromium") || !hasTool("ffmpeg"))("the demo", () => {
     expect(Number(probe.format.duration)).toBeGreaterThan(2);
     expect(logs.some((l) => /recording finalized/.test(l))).toBe(true);
     await page.close();
+  });
+
+  it("takes WHIP into the demo room (the bot records it) and plays it over WHEP", async () => {
+    const inputs = [await RtpInput.open({ kind: "video" }), await RtpInput.open({ kind: "audio" })];
+    const ffmpeg = await ffmpegRtp(inputs[0]!.port, inputs[1]!.port);
+    const rtc = {}; // the demo gathers the host's own addresses, as a deployment does
+    const publisher = await whipPublish(
+      demo.whipUrl,
+      inputs.map((i) => i.track),
+      undefined,
+      rtc,
+    );
+    await expect.poll(() => logs.some((l) => /whip session in room "demo" started/.test(l))).toBe(true);
+    let frames = 0;
+    const viewer = await whepWatch(
+      demo.whepUrl,
+      (track) => {
+        if (track.kind === "video") onFrames(track, () => frames++);
+      },
+      undefined,
+      rtc,
+    );
+    await expect.poll(() => frames, { timeout: 30_000 }).toBeGreaterThan(30);
+    await expect.poll(() => logs.some((l) => /recording \S+\.webm/.test(l)), { timeout: 20_000 }).toBe(true);
+    await viewer.stop();
+    await publisher.stop();
+    await ffmpeg.stop();
+    for (const input of inputs) input.close();
+    await expect.poll(() => logs.filter((l) => /session ended: the client deleted it/.test(l)).length).toBe(2);
   });
 });
 

@@ -65,8 +65,9 @@ export function whepWatch(
   endpoint: string,
   onTrack: (track: MediaStreamTrack) => void,
   token?: string,
+  rtc: object = LOOPBACK,
 ): Promise<WhipClientSession> {
-  const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", ...LOOPBACK });
+  const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", ...rtc });
   pc.addTransceiver("video", { direction: "recvonly" });
   pc.addTransceiver("audio", { direction: "recvonly" });
   pc.ontrack = ({ track }) => onTrack(track);

@@ -7,6 +7,8 @@ import { WhipError } from "./whip-error.js";
 const GATHER_WAIT_MS = 3000;
 /** Remote candidates one session may add over its life (trickle and restarts); ICE needs a few dozen. */
 const MAX_REMOTE_CANDIDATES = 256;
+/** PATCHes waiting their turn on one session; a client trickles a few at a time, never dozens at once. */
+const MAX_PENDING_PATCHES = 8;
 
 export interface ClientAnswer {
   connection: ClientConnection;
@@ -24,6 +26,7 @@ export class ClientConnection {
   private remotePwd: string | undefined;
   private offerSdp: string;
   private queue: Promise<unknown> = Promise.resolve();
+  private pending = 0;
 
   private constructor(
     readonly pc: RTCPeerConnection,
@@ -81,8 +84,16 @@ export class ClientConnection {
    * new credentials and candidates as an sdpfrag, with a new entity tag: 200). `ifMatch` is the If-Match header.
    */
   patch(frag: SdpFrag, ifMatch: string | undefined): Promise<string | undefined> {
+    if (this.pending >= MAX_PENDING_PATCHES) {
+      return Promise.reject(
+        new WhipError(429, "TOO_MANY_REQUESTS", `${MAX_PENDING_PATCHES} PATCHes are already waiting on this session`, {
+          "retry-after": "1",
+        }),
+      );
+    }
     // One PATCH at a time: a restart must not interleave with candidates for the ICE session it replaces.
-    const run = this.queue.then(() => this.applyPatch(frag, ifMatch));
+    this.pending++;
+    const run = this.queue.then(() => this.applyPatch(frag, ifMatch)).finally(() => this.pending--);
     this.queue = run.catch(() => {});
     return run;
   }
