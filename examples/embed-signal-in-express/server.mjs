@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Parley signalling in an Express app. Express does not see WebSocket upgrades (they arrive on the HTTP server's
 // "upgrade" event, not as requests), so the app's own server hands them to `signal.handleUpgrade` — the same call
-// works for Fastify (`fastify.server`) and Koa (`app.listen()`'s server).
+// works for Fastify (`fastify.server`) and Koa (`app.listen()`'s server). WHIP and WHEP (OBS, browser WHIP clients,
+// WHEP players) are Express middleware: `POST /whip/{room}` with the same tokens publishes into a room.
 //
 //   node examples/embed-signal-in-express/server.mjs       (PORT=0 picks a free port)
+import { createWhipServer } from "@parley/peer";
 import { createSignalServer, signToken } from "@parley/signal";
 import express from "express";
 
@@ -21,9 +23,13 @@ app.get("/token", (req, res) => {
   res.json({ token: signToken(secret, { sub: user, rooms: ["team-*"] }, 600) });
 });
 app.get("/", (_req, res) => res.send("hello from express\n"));
+// WHIP sessions join rooms through this app's own signalling, so the handler is made once the port is known.
+let whip;
+app.use((req, res, next) => (whip ? whip.handle(req, res, next) : next()));
 
 const server = app.listen(Number(process.env.PORT ?? 3000), "127.0.0.1", () => {
   const { port } = server.address();
+  whip = createWhipServer({ signalUrl: `ws://127.0.0.1:${port}/signal` });
   console.log(`express listening on http://127.0.0.1:${port} (signalling at ws://127.0.0.1:${port}/signal)`);
 });
 
@@ -35,6 +41,7 @@ server.on("upgrade", (req, socket, head) => {
 process.on("SIGINT", shutdown);
 process.on("SIGTERM", shutdown);
 async function shutdown() {
+  await whip?.close();
   await signal.close();
   server.closeAllConnections();
   server.close(() => process.exit(0));
