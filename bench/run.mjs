@@ -26,6 +26,10 @@ const benches = [
     file: "recordings-per-core.mjs",
     measures: "concurrent ~1 Mbps VP8 + Opus streams one process records in real time without frame loss",
   },
+  {
+    file: "whip-forward.mjs",
+    measures: "WHIP publishers per core, each forwarded to one WHEP viewer, at ~1 Mbps VP8 + Opus without loss",
+  },
 ];
 const planned = [];
 
