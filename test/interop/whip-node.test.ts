@@ -19,6 +19,7 @@ const LOOPBACK = {
 } as const;
 
 const BIN = fileURLToPath(new URL("../../packages/peer/bin/parley.js", import.meta.url));
+const PUBLISHER = fileURLToPath(new URL("../helpers/whip-publish-process.mjs", import.meta.url));
 
 describe.skipIf(!hasTool("ffmpeg"))("WHIP and WHEP with Node clients", () => {
   let signal: SignalServer;
@@ -109,6 +110,28 @@ describe.skipIf(!hasTool("ffmpeg"))("WHIP and WHEP with Node clients", () => {
     expect(await exited).toBe(0);
     expect(cli.output()).toMatch(/stopping: SIGTERM[\s\S]*whip session \S+ ended: the WHIP server is closing/);
     await publisher.pc.close();
+    await bot.close();
+  });
+
+  it("a client that vanishes without DELETE (SIGKILL) loses its session when ICE fails; its member leaves", async () => {
+    const bot = await Peer.connect(signalUrl, { rtc: LOOPBACK });
+    const room = await bot.join("vanishing");
+    const ended: string[] = [];
+    whip.on("session-ended", (_s, reason) => ended.push(reason));
+    const client = await startProgram({
+      name: "WHIP publisher",
+      command: process.execPath,
+      args: [PUBLISHER, `${base}/whip/vanishing`],
+      readyLine: /^connected/m,
+    });
+    await expect.poll(() => room.members.size).toBe(1);
+    const killedAt = Date.now();
+    client.process.kill("SIGKILL");
+    // werift's consent checks give up after about half a minute without answers.
+    await expect.poll(() => whip.sessions.size, { timeout: 60_000, interval: 500 }).toBe(0);
+    await expect.poll(() => room.members.size, { timeout: 10_000 }).toBe(0);
+    expect(ended).toEqual(["the client connection failed"]);
+    console.log(`session ended ${((Date.now() - killedAt) / 1000).toFixed(1)} s after its client was killed`);
     await bot.close();
   });
 });
