@@ -19,7 +19,11 @@ export interface RecordingOptions {
   maxDurationMs?: number;
   /** Start a new file once the current one is this large. Default: never. */
   maxBytes?: number;
-  /** How long to wait for a member's second kind of media before recording what there is. Default 3 s. */
+  /**
+   * How long to wait for a member's second kind of media before recording what there is. Default 3 s. A VP8/VP9 file
+   * then still waits for the first keyframe (its picture size goes in the header), asking for it every second, up to
+   * 10 s more before the fallback size is used.
+   */
   settleMs?: number;
   /**
    * Align audio and video by the sender's RTCP clocks (werift's lip-sync). Default true. It holds frames briefly and
@@ -73,6 +77,8 @@ class MemberRecording {
   private file: RecordingFile | undefined;
   private sequence = 0;
   private stopped = false;
+  /** The settle time has passed: the file opens as soon as the picture size is known. */
+  private settled = false;
   private chain: Promise<void> = Promise.resolve();
 
   constructor(
@@ -87,7 +93,7 @@ class MemberRecording {
     if (track.kind === "video") this.watchForSize(track);
     clearTimeout(this.settleTimer);
     if (this.tracks.size === 2 && (this.size || !this.sizeReadable())) this.begin();
-    else this.settleTimer = setTimeout(() => this.begin(), this.recorder.options.settleMs ?? 3000);
+    else this.settleTimer = setTimeout(() => this.settle(), this.recorder.options.settleMs ?? 3000);
   }
 
   /** Stops the current file (finalized) and records nothing more. */
@@ -114,7 +120,7 @@ class MemberRecording {
           if (frame.isKeyframe) this.lastKeyframeAt = Date.now();
           if (!frame.isKeyframe || this.size) return;
           this.size = keyframeSize(track.codec?.mimeType ?? "", frame.data);
-          if (this.size && this.tracks.size === 2) this.begin();
+          if (this.size && (this.tracks.size === 2 || this.settled)) this.begin();
         });
       } catch {
         // No depacketizer for this codec: the fallback size is used.
@@ -122,6 +128,19 @@ class MemberRecording {
     };
     if (track.codec) start();
     else track.onReceiveRtp.once(() => start());
+  }
+
+  /**
+   * The wait for a second kind of media is over. A WebM header carries the picture size, and the file's video starts
+   * at a keyframe anyway: while a readable codec's first keyframe has not come (a busy sender, a lost request), keep
+   * asking for one and open the file when it comes, at its true size, rather than now at the fallback size. After
+   * KEYFRAME_RETRIES requests the fallback size is used after all.
+   */
+  private settle(): void {
+    this.settled = true;
+    if (this.size || !this.tracks.has("video") || !this.sizeReadable()) return this.begin();
+    this.requestKeyframeUntilOne(Date.now());
+    this.settleTimer = setTimeout(() => this.begin(), KEYFRAME_RETRY_MS * KEYFRAME_RETRIES);
   }
 
   private begin(): void {

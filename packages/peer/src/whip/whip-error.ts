@@ -17,7 +17,8 @@ export type WhipErrorCode =
   | "TOO_MANY_REQUESTS"
   | "AT_CAPACITY"
   | "SIGNAL_UNAVAILABLE"
-  | "ICE_RESTART_FAILED";
+  | "ICE_RESTART_FAILED"
+  | "INTERNAL_ERROR";
 
 export class WhipError extends Error {
   override readonly name = "WhipError";

@@ -146,7 +146,9 @@ export class WhipServer extends EventEmitter<WhipServerEvents> {
       req.resume();
       sendError(
         res,
-        err instanceof WhipError ? err : new WhipError(500, "BAD_REQUEST", `internal error: ${(err as Error).message}`),
+        err instanceof WhipError
+          ? err
+          : new WhipError(500, "INTERNAL_ERROR", `internal error: ${(err as Error).message}`),
       );
     });
     return true;
@@ -185,6 +187,11 @@ export class WhipServer extends EventEmitter<WhipServerEvents> {
           ? await PublishSession.open(params, room, offer)
           : await WatchSession.open(params, room, member, offer);
       if (session.isEnded) throw new WhipError(502, "SIGNAL_UNAVAILABLE", "the session ended while being set up");
+      if (this.closed) {
+        // close() ran while this offer was being answered: it must not leave a session behind.
+        await session.end("the WHIP server is closing");
+        throw new WhipError(503, "AT_CAPACITY", "the WHIP server is closing", { "retry-after": "10" });
+      }
       this.sessionMap.set(session.id, session);
       this.emit("session-started", session);
       const location = `${this.options.prefix}/sessions/${session.id}`;
