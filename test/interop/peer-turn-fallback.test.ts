@@ -70,3 +70,58 @@ it("fails over to the second TURN URL with ICE restarts when the preflight is of
   const states = await pair("failover", { turnPreflightMs: 0 });
   expect(states).toContain("failed"); // the dead first plan was tried
 });
+
+it("moves a live call to the next TURN server when its server dies: data flows again within 5 s", async () => {
+  // Two live TURN servers; the bots start on the first (the preflight orders them as configured) and it is then
+  // closed mid-call, as a crashed or drained TURN server would be.
+  const first = await createTurnServer({
+    listeningIps: ["127.0.0.1"],
+    listeningPort: 0,
+    authSecrets: ["failover-secret"],
+    peerPolicy: { allowLoopback: true },
+  }).listen();
+  const second = await createTurnServer({
+    listeningIps: ["127.0.0.1"],
+    listeningPort: 0,
+    authSecrets: ["failover-secret"],
+    peerPolicy: { allowLoopback: true },
+  }).listen();
+  const udp = (t: TurnServer) => t.addresses.find((a) => a.transport === "udp")!.port;
+  const live = createSignalServer({
+    turn: {
+      secret: "failover-secret",
+      urls: [`turn:127.0.0.1:${udp(first)}?transport=udp`, `turn:127.0.0.1:${udp(second)}?transport=udp`],
+    },
+  });
+  const liveUrl = `ws://127.0.0.1:${await live.listen(0)}`;
+  try {
+    const options: PeerOptions = { iceTransportPolicy: "relay" };
+    const a = await Peer.connect(liveUrl, options);
+    const b = await Peer.connect(liveUrl, options);
+    peers.push(a, b);
+    const ra = await a.join("failover-live", { receive: { audio: false, video: false } });
+    await ra.openChannel("tick");
+    const rb = await b.join("failover-live", { receive: { audio: false, video: false } });
+    const arrivals: number[] = [];
+    rb.on("message", () => arrivals.push(Date.now()));
+    await expect.poll(() => [...ra.members.values()][0]?.channel("tick")?.readyState, { timeout: 30_000 }).toBe("open");
+    const ticker = setInterval(() => void ra.send("tick", "t").catch(() => {}), 20);
+    try {
+      await expect.poll(() => arrivals.length, { timeout: 10_000 }).toBeGreaterThan(20);
+      expect(first.allocationCount).toBeGreaterThan(0);
+      const killedAt = Date.now();
+      await first.close();
+      const resumed = () => arrivals.find((t) => t > killedAt + 100);
+      await expect.poll(resumed, { timeout: 30_000, interval: 100 }).toBeDefined();
+      const gap = resumed()! - killedAt;
+      console.log(`TURN failover: data flowed again ${gap} ms after the first TURN server died`);
+      expect(second.allocationCount).toBeGreaterThan(0);
+      expect(gap).toBeLessThan(5000);
+    } finally {
+      clearInterval(ticker);
+    }
+  } finally {
+    await live.close();
+    await second.close();
+  }
+});

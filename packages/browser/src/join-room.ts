@@ -120,8 +120,11 @@ export async function joinRoom(o: JoinRoomOptions): Promise<RoomSession> {
         if (!m.ignoreOffer) throw err;
       }
     } else if (kind === "restart") {
-      if (pc.remoteDescription) pc.restartIce();
-      else outfit(m);
+      // With a plan, the other side is already restarting ICE (moving to its next TURN server; we use all of ours at
+      // once): its offer follows, and a restart of our own would only collide with it.
+      const planned = typeof payload === "object" && payload !== null && "plan" in payload;
+      if (!pc.remoteDescription) outfit(m);
+      else if (!planned) pc.restartIce();
     }
   }
 

@@ -44,6 +44,15 @@ export interface MemberConfig {
   send: (message: Outgoing) => void;
 }
 
+/** How much longer the polite end waits before restarting ICE itself, for the impolite end's lead to arrive. */
+const FOLLOWER_GRACE_MS = 1500;
+
+const isPlanned = (payload: unknown): payload is { plan: number } =>
+  typeof payload === "object" &&
+  payload !== null &&
+  Number.isInteger((payload as { plan?: unknown }).plan) &&
+  (payload as { plan: number }).plan >= 0;
+
 /**
  * One remote member of a room and our connection to it: a werift RTCPeerConnection driven by perfect negotiation,
  * with ICE restarts on failure and a fallback through every configured TURN URL.
@@ -111,9 +120,11 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
       case "end-of-candidates":
         return this.negotiation.candidate(null);
       case "restart":
-        // Before any connection it means "you offer"; on an established one, "restart ICE".
-        if (this.pc.remoteDescription || this.pc.localDescription) this.restartIce();
-        else this.onNegotiationRequested?.();
+        // Before any connection it means "you offer"; on an established one, "restart ICE" — or, with a plan, "I am
+        // restarting ICE on this plan": move there too and answer the offer that follows.
+        if (!this.pc.remoteDescription && !this.pc.localDescription) this.onNegotiationRequested?.();
+        else if (isPlanned(payload)) this.followRestart(payload.plan);
+        else this.restartIce();
         return;
     }
   }
@@ -196,10 +207,32 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
       clearTimeout(this.connectTimer);
       this.restarts = 0;
     } else if (state === "failed") {
-      this.recover();
+      this.scheduleRecovery(0);
     } else if (state === "disconnected") {
       // Often a blip that ICE repairs by itself; restart only if it lasts.
-      this.disconnectTimer = setTimeout(() => this.recover(), this.config.restartAfterMs);
+      this.scheduleRecovery(this.config.restartAfterMs);
+    }
+  }
+
+  /**
+   * Both ends see a failure at about the same time, so one leads the recovery (the impolite one, as in perfect
+   * negotiation) and tells the other which plan to move to; the other recovers by itself only if no such word came
+   * within FOLLOWER_GRACE_MS (a far end that does not lead, such as a browser).
+   */
+  private scheduleRecovery(afterMs: number): void {
+    clearTimeout(this.disconnectTimer);
+    this.disconnectTimer = setTimeout(() => this.recover(), afterMs + (this.polite ? FOLLOWER_GRACE_MS : 0));
+  }
+
+  /** The far end leads an ICE restart onto `plan`: use the same TURN server, so its offer meets our answer there. */
+  private followRestart(plan: number): void {
+    if (this.closed) return;
+    // The leader counts this restart against maxRestarts; we only follow it.
+    clearTimeout(this.disconnectTimer);
+    this.armConnectTimer();
+    if (plan !== this.plan && plan < this.config.plans.length) {
+      this.plan = plan;
+      this.pc.setConfiguration({ ...this.config.rtc, iceServers: this.config.plans[plan]! });
     }
   }
 
@@ -216,16 +249,24 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
       this.plan = (this.plan + 1) % this.config.plans.length;
       this.pc.setConfiguration({ ...this.config.rtc, iceServers: this.config.plans[this.plan]! });
     }
+    // Said before the offer (signals keep their order), so the far end gathers on the same plan for its answer.
+    this.config.send({ kind: "restart", payload: { plan: this.plan } });
     this.restartIce();
   }
 
-  /** (Re)starts the clock for getting connected; runs recover() if it runs out first. */
+  /**
+   * (Re)starts the clock for getting connected; runs recover() if it runs out first. The polite end's clock runs
+   * FOLLOWER_GRACE_MS longer, so the impolite end leads the restart and both move to the same plan.
+   */
   private armConnectTimer(): void {
     clearTimeout(this.connectTimer);
-    this.connectTimer = setTimeout(() => {
-      if (this.pc.connectionState !== "connected" && this.pc.remoteDescription) this.recover();
-      else if (this.pc.connectionState !== "connected") this.armConnectTimer(); // not even negotiated yet: wait
-    }, this.config.connectTimeoutMs);
+    this.connectTimer = setTimeout(
+      () => {
+        if (this.pc.connectionState !== "connected" && this.pc.remoteDescription) this.recover();
+        else if (this.pc.connectionState !== "connected") this.armConnectTimer(); // not even negotiated yet: wait
+      },
+      this.config.connectTimeoutMs + (this.polite ? FOLLOWER_GRACE_MS : 0),
+    );
   }
 
   private fail(code: "NEGOTIATION_FAILED" | "CONNECTION_FAILED", message: string): void {

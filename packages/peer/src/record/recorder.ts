@@ -138,7 +138,10 @@ class MemberRecording {
    */
   private settle(): void {
     this.settled = true;
-    if (this.size || !this.tracks.has("video") || !this.sizeReadable()) return this.begin();
+    if (this.size || !this.tracks.has("video") || !this.sizeReadable()) {
+      this.begin();
+      return;
+    }
     this.requestKeyframeUntilOne(Date.now());
     this.settleTimer = setTimeout(() => this.begin(), KEYFRAME_RETRY_MS * KEYFRAME_RETRIES);
   }
