@@ -45,7 +45,7 @@ export interface MemberConfig {
 }
 
 /** How much longer the polite end waits before restarting ICE itself, for the impolite end's lead to arrive. */
-const FOLLOWER_GRACE_MS = 1000;
+const FOLLOWER_GRACE_MS = 500;
 
 const isPlanned = (payload: unknown): payload is { plan: number } =>
   typeof payload === "object" &&
