@@ -68,6 +68,7 @@ async function step(k) {
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   const snd = lines(sender);
+  const joinedIn = Number((await snd.wait(/^joined/)).split(" ")[3]);
   await snd.wait(/^ready/);
   await new Promise((r) => setTimeout(r, 2000)); // first keyframes, files opened
   const cpu0 = cpuMicros(recorder.pid);
@@ -106,8 +107,7 @@ async function step(k) {
   // A frame that arrived while its file was open (from its first keyframe until stop was asked) and is not in the
   // file was lost by the recorder. Two frames of slack for the instant of the stop.
   const lost = perFile.map((f) => Math.max(0, f.arrived - f.written - 2));
-  // Members whose media never arrived were not delivered by the sender process (it, too, runs werift in JavaScript
-  // on the same two cores): reported, not counted as recorder loss; per-core figures use the delivered streams.
+  // Members whose media never arrived were never connected (or never sent): the step fails (lossFree below).
   const delivered = perFile.filter((f) => f.arrived > 0).length;
   return {
     k,
@@ -117,7 +117,9 @@ async function step(k) {
     cores,
     rssKiB: rss,
     perFile,
-    lossFree: delivered > 0 && lost.every((n) => n === 0),
+    joinedIn,
+    // A member that never got through is a failure of the step (#15), not noise to average away.
+    lossFree: delivered === k && files.length === k && lost.every((n) => n === 0),
   };
 }
 
@@ -126,7 +128,7 @@ for (const k of steps) {
   const r = await step(k);
   results.push(r);
   console.log(
-    `K=${k}: ${r.files} files, ${r.delivered} delivered, recorder ${(r.cores * 100).toFixed(0)}% of a core, ${Math.round(r.rssKiB / 1024)} MiB RSS, frames written/arrived ${r.perFile.map((f) => `${f.written}/${f.arrived}`).join(" ")} (sent ${r.sent} per member) ${r.lossFree ? "(no loss)" : "(LOSS)"}`,
+    `K=${k} (joined at once in ${r.joinedIn} ms): ${r.files} files, ${r.delivered} delivered${r.delivered < k ? ` — ${k - r.delivered} NEVER CONNECTED` : ""}, recorder ${(r.cores * 100).toFixed(0)}% of a core, ${Math.round(r.rssKiB / 1024)} MiB RSS, frames written/arrived ${r.perFile.map((f) => `${f.written}/${f.arrived}`).join(" ")} (sent ${r.sent} per member) ${r.lossFree ? "(no loss)" : "(LOSS)"}`,
   );
   if (!r.lossFree) break;
 }
