@@ -139,3 +139,34 @@ export function reusePortNode() {
   if (found.status !== 0 || !path) throw new Error(`cannot get Node 24 through npx: ${found.stderr}`);
   return path;
 }
+
+/**
+ * Reads a child's stdout line by line: `wait(re)` resolves with the first line (seen already or to come) matching
+ * `re`; `seen` holds every line so far.
+ */
+export function lines(child) {
+  const seen = [];
+  const waiters = [];
+  let buffer = "";
+  child.stdout.on("data", (d) => {
+    buffer += d;
+    const parts = buffer.split("\n");
+    buffer = parts.pop() ?? "";
+    for (const line of parts) {
+      seen.push(line);
+      for (const w of [...waiters]) {
+        if (!w.re.test(line)) continue;
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  });
+  return {
+    seen,
+    wait: (re) =>
+      new Promise((resolve) => {
+        const hit = seen.find((l) => re.test(l));
+        hit ? resolve(hit) : waiters.push({ re, resolve });
+      }),
+  };
+}

@@ -9,38 +9,11 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createSignalServer } from "@parley/signal";
-import { cpuMicros, report, rssKiB } from "./lib.mjs";
+import { cpuMicros, lines, report, rssKiB } from "./lib.mjs";
 
 const here = new URL(".", import.meta.url).pathname;
 const steps = (process.env.BENCH_STEPS ?? "16,32,48").split(",").map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 12);
-
-function lines(child) {
-  const seen = [];
-  const waiters = [];
-  let buffer = "";
-  child.stdout.on("data", (d) => {
-    buffer += d;
-    const parts = buffer.split("\n");
-    buffer = parts.pop() ?? "";
-    for (const line of parts) {
-      seen.push(line);
-      for (const w of [...waiters]) {
-        if (!w.re.test(line)) continue;
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(line);
-      }
-    }
-  });
-  return {
-    seen,
-    wait: (re) =>
-      new Promise((resolve) => {
-        const hit = seen.find((l) => re.test(l));
-        hit ? resolve(hit) : waiters.push({ re, resolve });
-      }),
-  };
-}
 
 async function step(k) {
   const signal = createSignalServer({ roomsPerConnection: k + 5 });

@@ -6,31 +6,11 @@
 // stack forwards WebRTC media in Node without re-encoding (@roamhq/wrtc decodes and encodes a forwarded track), so the
 // figure stands alone; BENCH_PROF=DIR writes a CPU profile of the server.
 import { spawn } from "node:child_process";
-import { cpuMicros, report, rssKiB } from "./lib.mjs";
+import { cpuMicros, lines, report, rssKiB } from "./lib.mjs";
 
 const here = new URL(".", import.meta.url).pathname;
 const steps = (process.env.BENCH_STEPS ?? "2,4,6,8").split(",").map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 12);
-
-function lines(child) {
-  let buffer = "";
-  const seen = [];
-  const waiters = [];
-  child.stdout.on("data", (d) => {
-    buffer += d;
-    const parts = buffer.split("\n");
-    buffer = parts.pop() ?? "";
-    for (const line of parts) {
-      seen.push(line);
-      for (const w of [...waiters]) if (w.re.test(line)) waiters.splice(waiters.indexOf(w), 1) && w.resolve(line);
-    }
-  });
-  return (re) =>
-    new Promise((resolve) => {
-      const hit = seen.find((l) => re.test(l));
-      hit ? resolve(hit) : waiters.push({ re, resolve });
-    });
-}
 
 async function step(k) {
   const server = spawn(
@@ -41,7 +21,7 @@ async function step(k) {
     ],
     { stdio: ["pipe", "pipe", "inherit"] },
   );
-  const serverSays = lines(server);
+  const serverSays = lines(server).wait;
   const port = (await serverSays(/^ready/)).split(" ")[1];
   const load = spawn(
     process.execPath,
@@ -50,7 +30,7 @@ async function step(k) {
       stdio: ["ignore", "pipe", "inherit"],
     },
   );
-  const loadSays = lines(load);
+  const loadSays = lines(load).wait;
   await loadSays(/^ready/);
   const cpu0 = cpuMicros(server.pid);
   const t0 = performance.now();

@@ -8,6 +8,7 @@ import { createSignalServer, type SignalServer } from "@parley/signal";
 import { createTurnServer, type TurnServer } from "@parley/turn";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { freePort } from "../helpers/ports.js";
+import { twoTurnServers } from "../helpers/turn-failover.js";
 
 let turn: TurnServer;
 let signal: SignalServer;
@@ -74,26 +75,7 @@ it("fails over to the second TURN URL with ICE restarts when the preflight is of
 it("moves a live call to the next TURN server when its server dies: data flows again within 5 s", async () => {
   // Two live TURN servers; the bots start on the first (the preflight orders them as configured) and it is then
   // closed mid-call, as a crashed or drained TURN server would be.
-  const first = await createTurnServer({
-    listeningIps: ["127.0.0.1"],
-    listeningPort: 0,
-    authSecrets: ["failover-secret"],
-    peerPolicy: { allowLoopback: true },
-  }).listen();
-  const second = await createTurnServer({
-    listeningIps: ["127.0.0.1"],
-    listeningPort: 0,
-    authSecrets: ["failover-secret"],
-    peerPolicy: { allowLoopback: true },
-  }).listen();
-  const udp = (t: TurnServer) => t.addresses.find((a) => a.transport === "udp")!.port;
-  const live = createSignalServer({
-    turn: {
-      secret: "failover-secret",
-      urls: [`turn:127.0.0.1:${udp(first)}?transport=udp`, `turn:127.0.0.1:${udp(second)}?transport=udp`],
-    },
-  });
-  const liveUrl = `ws://127.0.0.1:${await live.listen(0)}`;
+  const { first, second, signal: live, url: liveUrl } = await twoTurnServers("failover-secret");
   try {
     const options: PeerOptions = { iceTransportPolicy: "relay" };
     const a = await Peer.connect(liveUrl, options);

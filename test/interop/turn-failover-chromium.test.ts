@@ -3,11 +3,11 @@
 // bot notices the silence (2.5 s), restarts ICE on its next plan and Chromium answers. The page sends its microphone
 // and a message every 20 ms on the bot's channel; the gaps are from the server's death to the next packet and message.
 import { Peer } from "@parley/peer";
-import { createSignalServer } from "@parley/signal";
-import { createTurnServer, type TurnServer } from "@parley/turn";
+import type { TurnServer } from "@parley/turn";
 import { afterAll, describe, expect, it } from "vitest";
 import { openStartPage, roomPageAssets, servePage } from "../helpers/chromium.js";
 import { hasTool } from "../helpers/require-tool.js";
+import { twoTurnServers } from "../helpers/turn-failover.js";
 
 const PAGE = `<!doctype html><meta charset="utf-8"><script type="module">
 import { joinRoom } from "/parley-browser.js";
@@ -25,23 +25,8 @@ afterAll(async () => {
 
 describe.skipIf(!hasTool("chromium"))("TURN failover between a bot and Chromium", () => {
   it.each([1, 2])("moves the call to the second TURN server when the first dies (run %i)", async () => {
-    const make = () =>
-      createTurnServer({
-        listeningIps: ["127.0.0.1"],
-        listeningPort: 0,
-        authSecrets: ["failover-chromium"],
-        peerPolicy: { allowLoopback: true },
-      }).listen();
-    const [first, second] = [await make(), await make()];
+    const { first, second, signal, url } = await twoTurnServers("failover-chromium");
     turns.push(first, second);
-    const udp = (t: TurnServer) => t.addresses.find((a) => a.transport === "udp")!.port;
-    const signal = createSignalServer({
-      turn: {
-        secret: "failover-chromium",
-        urls: [`turn:127.0.0.1:${udp(first)}?transport=udp`, `turn:127.0.0.1:${udp(second)}?transport=udp`],
-      },
-    });
-    const url = `ws://127.0.0.1:${await signal.listen(0)}`;
     const bot = await Peer.connect(url, { iceTransportPolicy: "relay" });
     try {
       const room = await bot.join("failover", { receive: { audio: false, video: false } });
