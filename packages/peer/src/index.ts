@@ -1,6 +1,8 @@
 export { Channel, type ChannelOptions, MAX_MESSAGE_BYTES } from "./channel.js";
 export { PeerError, type PeerErrorCode } from "./errors.js";
 export { type IceServer, icePlans, toWeriftIceServers } from "./ice-servers.js";
+export { AudioSource, type AudioSourceOptions, type AudioSourceStats } from "./media/audio-source.js";
+export { type AudioFrame, AudioStream, type AudioStreamOptions, type AudioStreamStats } from "./media/audio-stream.js";
 export { echoRoom } from "./media/echo.js";
 export { relayTrack } from "./media/forward.js";
 export { type Frame, onFrames } from "./media/frames.js";

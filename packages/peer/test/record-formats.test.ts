@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { opusPacketSamples } from "../src/media/opus-packet.js";
 import { keyframeSize } from "../src/record/frame-size.js";
-import { opusSamples } from "../src/record/ogg-writer.js";
 
 /** A VP8 keyframe header (RFC 6386 §9.1): frame tag, start code, 14-bit width and height. */
 function vp8Keyframe(width: number, height: number): Buffer {
@@ -53,15 +53,17 @@ describe("keyframeSize", () => {
   }
 });
 
-describe("opusSamples (RFC 6716 §3.1)", () => {
-  const rows: Array<[string, number[], number]> = [
+describe("opusPacketSamples (RFC 6716 §3.1)", () => {
+  const rows: Array<[string, number[], number | undefined]> = [
     ["one 20 ms CELT frame", [(31 << 3) | 0], 960],
     ["one 10 ms SILK frame", [(0 << 3) | 0], 480],
     ["two 20 ms hybrid frames (code 1)", [(13 << 3) | 1], 1920],
-    ["three 60 ms SILK frames (code 3)", [(3 << 3) | 3, 3], 8640],
-    ["an empty packet", [], 0],
+    ["two 60 ms SILK frames (code 3)", [(3 << 3) | 3, 2], 5760],
+    ["three 60 ms SILK frames: over the 120 ms limit (§3.2.5)", [(3 << 3) | 3, 3], undefined],
+    ["a code 3 packet without its frame count", [(3 << 3) | 3], undefined],
+    ["an empty packet", [], undefined],
   ];
   for (const [name, bytes, samples] of rows) {
-    it(`counts ${name}`, () => expect(opusSamples(Buffer.from(bytes))).toBe(samples));
+    it(`counts ${name}`, () => expect(opusPacketSamples(Buffer.from(bytes))).toBe(samples));
   }
 });

@@ -1,5 +1,6 @@
 import { type FileHandle, open } from "node:fs/promises";
 import type { MediaStreamTrack } from "@parley/werift";
+import { opusPacketSamples } from "../media/opus-packet.js";
 
 /** CRC-32 of Ogg pages (RFC 3533 §6): polynomial 0x04c11db7, not reflected, initial 0, no final xor. */
 const CRC_TABLE = (() => {
@@ -16,17 +17,6 @@ function oggCrc(page: Buffer): number {
   let crc = 0;
   for (const byte of page) crc = ((crc << 8) ^ CRC_TABLE[((crc >>> 24) ^ byte) & 0xff]!) >>> 0;
   return crc;
-}
-
-/** Samples (at 48 kHz) in one Opus packet, from its TOC byte (RFC 6716 §3.1). */
-export function opusSamples(packet: Buffer): number {
-  if (packet.length === 0) return 0;
-  const config = packet[0]! >> 3;
-  const frameMs =
-    config < 12 ? [10, 20, 40, 60][config % 4]! : config < 16 ? [10, 20][config % 2]! : [2.5, 5, 10, 20][config % 4]!;
-  const code = packet[0]! & 3;
-  const frames = code === 0 ? 1 : code < 3 ? 2 : (packet[1] ?? 0) & 0x3f;
-  return frames * frameMs * 48;
 }
 
 const PACKETS_PER_PAGE = 25; // half a second of 20 ms packets: what a killed process can lose at most
@@ -73,7 +63,7 @@ export class OggOpusWriter {
       this.lastSeq = seq;
       if (rtp.payload.length === 0) return;
       this.packets.push(Buffer.from(rtp.payload));
-      this.granule += BigInt(opusSamples(rtp.payload));
+      this.granule += BigInt(opusPacketSamples(rtp.payload) ?? 0);
       if (this.packets.length >= PACKETS_PER_PAGE) this.flush(0);
     });
     this.unsubscribe = () => sub.unSubscribe();

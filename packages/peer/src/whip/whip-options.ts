@@ -1,4 +1,4 @@
-import { PeerError } from "../errors.js";
+import { integerOption as integer, invalidOption as invalid } from "../options.js";
 import type { WhipOptions } from "./whip-server.js";
 
 /** WhipOptions with defaults applied, each checked: a bad value throws PeerError INVALID_OPTION naming it. */
@@ -30,17 +30,4 @@ export function resolveWhipOptions(options: WhipOptions) {
     peer: options.peer ?? {},
     rtc: options.rtc ?? {},
   };
-}
-
-function integer(name: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    invalid(name, value, `an integer from ${min} to ${max}`);
-  }
-  return value as number;
-}
-
-function invalid(name: string, value: unknown, expected: string): never {
-  const shown = typeof value === "string" ? `"${value}"` : String(value);
-  throw new PeerError("INVALID_OPTION", `${name} must be ${expected}, got ${shown}`);
 }
