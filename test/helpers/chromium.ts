@@ -28,9 +28,13 @@ afterAll(async () => {
   browsers.clear();
 });
 
-/** Debian's Chromium through playwright-core (which gives it a fresh temporary profile); closed after the file. */
-export async function launchChromium(): Promise<Browser> {
-  const browser = await chromium.launch({ executablePath: paths.chromium, args: CHROMIUM_FLAGS, headless: true });
+/**
+ * Debian's Chromium through playwright-core (which gives it a fresh temporary profile), with CHROMIUM_FLAGS and
+ * `extraFlags`; closed after the file.
+ */
+export async function launchChromium(extraFlags: string[] = []): Promise<Browser> {
+  const args = [...CHROMIUM_FLAGS, ...extraFlags];
+  const browser = await chromium.launch({ executablePath: paths.chromium, args, headless: true });
   browsers.add(browser);
   return browser;
 }

@@ -1,14 +1,16 @@
 // aiortc (Debian's python3-aiortc) as a second, non-browser WebRTC stack in a room with a Parley bot. Its client for
 // our protocol (aiortc/parley_peer.py) was written from PROTOCOL.md. Data flows both ways; media flows both ways:
 // aiortc's synthetic audio/video to the bot, and to aiortc the bot's VP8 + Opus from ffmpeg over local RTP (the
-// "feed a bot from ffmpeg" path, RtpInput).
+// "feed a bot from ffmpeg" path, RtpInput). Then decoded audio both ways: aiortc sends a 440 Hz sine, the bot's
+// AudioStream must find it; the bot's AudioSource speaks 1 kHz, aiortc's decoder must find that.
 import { fileURLToPath } from "node:url";
-import { Peer, RtpInput } from "@parley/peer";
+import { type AudioFrame, AudioSource, AudioStream, Peer, RtpInput } from "@parley/peer";
 import { createSignalServer, type SignalServer } from "@parley/signal";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ffmpegRtp } from "../helpers/ffmpeg.js";
 import { startProgram } from "../helpers/programs.js";
 import { hasTool } from "../helpers/require-tool.js";
+import { firstChannel, peak, rms, sine } from "../helpers/tone.js";
 import { paths } from "../helpers/tools.mjs";
 
 const script = fileURLToPath(new URL("aiortc/parley_peer.py", import.meta.url));
@@ -79,5 +81,61 @@ describe.skipIf(!hasTool("aiortc") || !hasTool("ffmpeg"))("a Parley bot and aior
     ).toEqual(["audio", "video"]);
     expect(inputs[0]!.packets).toBeGreaterThan(0);
     await py.stop();
+  });
+
+  it("hears aiortc's 440 Hz sine in decoded PCM, and aiortc hears the bot's 1 kHz", async () => {
+    const room = await bot.join("tones-with-aiortc", { receive: { audio: true, video: false } });
+    const source = new AudioSource();
+    room.addTrack(source.track);
+    let speaking = true;
+    const tone = sine(1000, 1);
+    const speaker = (async () => {
+      while (speaking) await source.write(tone);
+    })();
+    const frames: AudioFrame[] = [];
+    const streams: AudioStream[] = [];
+    room.on("track", (_m, track) => {
+      if (track.kind !== "audio") return;
+      const stream = new AudioStream(track, { sampleRate: 16_000, channels: 1 });
+      streams.push(stream);
+      void (async () => {
+        for await (const f of stream) frames.push(f);
+      })();
+    });
+    const py = await startProgram({
+      name: "aiortc",
+      command: paths.python,
+      args: [script, url, "tones-with-aiortc", "--tone", "440"],
+      readyLine: /"ready"/,
+    });
+    try {
+      const loud = () => frames.filter((f) => rms(firstChannel(f.data, 1)) > 0.05);
+      await expect.poll(() => loud().length, { timeout: 30_000 }).toBeGreaterThan(60);
+      const last = loud().slice(-50);
+      const pcm = new Int16Array(last.length * 320);
+      last.forEach((f, i) => pcm.set(f.data, i * 320));
+      const heard = peak(firstChannel(pcm, 1), 16_000);
+      console.log(`bot heard aiortc at ${heard.hz.toFixed(1)} Hz`);
+      expect(Math.abs(heard.hz - 440)).toBeLessThanOrEqual(5);
+
+      const peaks = () =>
+        py
+          .output()
+          .split("\n")
+          .filter((l) => l.includes('"audio-peak"'))
+          .map((l) => JSON.parse(l) as { hz: number; rms: number });
+      await expect.poll(() => peaks().some((p) => p.rms > 0.05), { timeout: 30_000 }).toBe(true);
+      const loudest = peaks()
+        .filter((p) => p.rms > 0.05)
+        .at(-1)!;
+      console.log(`aiortc heard the bot at ${loudest.hz.toFixed(1)} Hz (rms ${loudest.rms.toFixed(2)})`);
+      expect(Math.abs(loudest.hz - 1000)).toBeLessThanOrEqual(5);
+    } finally {
+      speaking = false;
+      source.close();
+      await speaker;
+      for (const s of streams) s.close();
+      await py.stop();
+    }
   });
 });

@@ -5,15 +5,22 @@ It joins a room as the newcomer, offers a data channel plus synthetic audio and 
 echoes data-channel messages ("echo:" + text), and prints one JSON line per event for the test to read:
   {"event": "ready", "id": ...}, {"event": "message", "data": ...}, {"event": "track", "kind": ...},
   {"event": "frames", "audio": N, "video": N}
-Usage: parley_peer.py WS_URL ROOM
+With --tone HZ it sends a sine at HZ instead of aiortc's silent audio, and reports what it hears (the strongest
+frequency of the last second of decoded audio, by FFT): {"event": "audio-peak", "hz": F, "rms": R}.
+Usage: parley_peer.py WS_URL ROOM [--tone HZ]
 """
 import asyncio
+import fractions
 import json
 import sys
+import time
+
+import av
+import numpy
 
 import websockets
 from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
+from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack, VideoStreamTrack
 from aiortc.sdp import candidate_from_sdp
 
 
@@ -51,16 +58,59 @@ class Signal:
         return reply
 
 
-async def count_frames(track, counts):
+class ToneTrack(MediaStreamTrack):
+    """20 ms frames of a 48 kHz mono sine, paced by the clock like aiortc's own AudioStreamTrack."""
+
+    kind = "audio"
+
+    def __init__(self, hz):
+        super().__init__()
+        self.hz = hz
+        self.pts = 0
+        self.start = None
+
+    async def recv(self):
+        if self.start is None:
+            self.start = time.time()
+        else:
+            wait = self.start + self.pts / 48000 - time.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        t = (numpy.arange(960) + self.pts) / 48000
+        samples = (0.3 * 32767 * numpy.sin(2 * numpy.pi * self.hz * t)).astype(numpy.int16)
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = 48000
+        frame.pts = self.pts
+        frame.time_base = fractions.Fraction(1, 48000)
+        self.pts += 960
+        return frame
+
+
+def audio_peak(samples, rate):
+    """Strongest frequency (Hz) of a Hann-windowed FFT, and the RMS level (1 = full scale)."""
+    x = samples.astype(numpy.float64) / 32768
+    mags = numpy.abs(numpy.fft.rfft(x * numpy.hanning(len(x))))
+    mags[0] = 0
+    return float(numpy.argmax(mags) * rate / len(x)), float(numpy.sqrt(numpy.mean(x * x)))
+
+
+async def count_frames(track, counts, heard):
     while True:
         try:
-            await track.recv()
+            frame = await track.recv()
         except MediaStreamError:
             return
         counts[track.kind] += 1
+        if track.kind == "audio":
+            # Packed s16: one row of interleaved samples; keep the first channel's last second.
+            channels = len(frame.layout.channels)
+            heard["rate"] = frame.sample_rate
+            heard["samples"] = numpy.concatenate([heard["samples"], frame.to_ndarray()[0][::channels]])[
+                -frame.sample_rate :
+            ]
 
 
-async def main(url, room):
+async def main(url, room, tone):
     async with websockets.connect(url) as ws:
         signal = Signal(ws)
         reader = asyncio.ensure_future(signal.run())
@@ -73,6 +123,7 @@ async def main(url, room):
         remote = others[0]
         pc = RTCPeerConnection()
         counts = {"audio": 0, "video": 0}
+        heard = {"samples": numpy.zeros(0, dtype=numpy.int16), "rate": 48000}
 
         async def send(kind, payload):
             await signal.request(type="signal", room=room, to=remote, kind=kind, payload=payload)
@@ -91,7 +142,7 @@ async def main(url, room):
         @pc.on("track")
         def on_track(track):
             emit(event="track", kind=track.kind)
-            asyncio.ensure_future(count_frames(track, counts))
+            asyncio.ensure_future(count_frames(track, counts, heard))
 
         chat = pc.createDataChannel("aiortc")
         on_channel(chat)
@@ -100,7 +151,7 @@ async def main(url, room):
         def on_open():
             chat.send("hello from aiortc")
 
-        pc.addTrack(AudioStreamTrack())
+        pc.addTrack(ToneTrack(tone) if tone else AudioStreamTrack())
         pc.addTrack(VideoStreamTrack())
         # aiortc gathers before it returns the description: one offer with every candidate, then end-of-candidates.
         await pc.setLocalDescription(await pc.createOffer())
@@ -111,6 +162,9 @@ async def main(url, room):
             while True:
                 await asyncio.sleep(0.5)
                 emit(event="frames", **counts)
+                if tone and len(heard["samples"]) == heard["rate"]:
+                    hz, level = audio_peak(heard["samples"], heard["rate"])
+                    emit(event="audio-peak", hz=hz, rms=level)
 
         reporter = asyncio.ensure_future(report())
         while True:
@@ -133,4 +187,5 @@ async def main(url, room):
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    tone = float(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[3] == "--tone" else None
+    asyncio.run(main(sys.argv[1], sys.argv[2], tone))
