@@ -84,3 +84,14 @@ export function rms(signal: Float64Array): number {
   for (const v of signal) sum += v * v;
   return signal.length === 0 ? 0 : Math.sqrt(sum / signal.length);
 }
+
+/** One array of the samples of several (frames' data, in order). */
+export function joinSamples(parts: Int16Array[]): Int16Array {
+  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -7,7 +7,7 @@ import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium, openStartPage, roomPageAssets, servePage } from "../helpers/chromium.js";
 import { hasTool } from "../helpers/require-tool.js";
-import { firstChannel, peak, rms, sine } from "../helpers/tone.js";
+import { firstChannel, joinSamples, peak, rms, sine } from "../helpers/tone.js";
 
 const PAGE = `<!doctype html><meta charset="utf-8"><script type="module">
 import { joinRoom } from "/parley-browser.js";
@@ -101,8 +101,7 @@ describe.skipIf(!hasTool("chromium"))("decoded media between a Parley bot and Ch
       .poll(() => frames.filter((f) => rms(firstChannel(f.data, f.channels)) > 0.05).length, { timeout: 20_000 })
       .toBeGreaterThan(60);
     const loud = frames.filter((f) => rms(firstChannel(f.data, f.channels)) > 0.05).slice(-50);
-    const pcm = new Int16Array(loud.length * loud[0]!.data.length);
-    loud.forEach((f, i) => pcm.set(f.data, i * f.data.length));
+    const pcm = joinSamples(loud.map((f) => f.data));
     const heard = peak(firstChannel(pcm, loud[0]!.channels), 48_000);
     console.log(`bot heard ${heard.hz.toFixed(1)} Hz (${(heard.share * 100).toFixed(0)} % of the energy)`);
     expect(Math.abs(heard.hz - 440)).toBeLessThanOrEqual(5);

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ffmpegRtp } from "../helpers/ffmpeg.js";
 import { startProgram } from "../helpers/programs.js";
 import { hasTool } from "../helpers/require-tool.js";
-import { firstChannel, peak, rms, sine } from "../helpers/tone.js";
+import { firstChannel, joinSamples, peak, rms, sine } from "../helpers/tone.js";
 import { paths } from "../helpers/tools.mjs";
 
 const script = fileURLToPath(new URL("aiortc/parley_peer.py", import.meta.url));
@@ -112,8 +112,7 @@ describe.skipIf(!hasTool("aiortc") || !hasTool("ffmpeg"))("a Parley bot and aior
       const loud = () => frames.filter((f) => rms(firstChannel(f.data, 1)) > 0.05);
       await expect.poll(() => loud().length, { timeout: 30_000 }).toBeGreaterThan(60);
       const last = loud().slice(-50);
-      const pcm = new Int16Array(last.length * 320);
-      last.forEach((f, i) => pcm.set(f.data, i * 320));
+      const pcm = joinSamples(last.map((f) => f.data));
       const heard = peak(firstChannel(pcm, 1), 16_000);
       console.log(`bot heard aiortc at ${heard.hz.toFixed(1)} Hz`);
       expect(Math.abs(heard.hz - 440)).toBeLessThanOrEqual(5);

@@ -1,18 +1,12 @@
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { describe, expect, it } from "vitest";
-import { firstChannel, peak, rms, sine } from "../../../test/helpers/tone.js";
+import { firstChannel, joinSamples, peak, rms, sine } from "../../../test/helpers/tone.js";
 import { type AudioFrame, AudioSource, type AudioSourceOptions, AudioStream, PeerError } from "../src/index.js";
 import { loopbackPeer, signalServer, until, waitFor } from "./helpers/room-fixture.js";
 
 function joined(frames: AudioFrame[]): Int16Array {
-  const out = new Int16Array(frames.reduce((n, f) => n + f.data.length, 0));
-  let at = 0;
-  for (const f of frames) {
-    out.set(f.data, at);
-    at += f.data.length;
-  }
-  return out;
+  return joinSamples(frames.map((f) => f.data));
 }
 
 /** Collects what an AudioStream on the source's own track hears (a local track delivers what is written to it). */

@@ -1,6 +1,6 @@
 import { MediaStreamTrack, RtpHeader, RtpPacket } from "@parley/werift";
 import { describe, expect, it } from "vitest";
-import { firstChannel, peak, rms, sine } from "../../../test/helpers/tone.js";
+import { firstChannel, joinSamples, peak, rms, sine } from "../../../test/helpers/tone.js";
 import { type AudioFrame, AudioStream, type AudioStreamOptions, PeerError } from "../src/index.js";
 import { OpusEncoder } from "../src/media/opus.js";
 
@@ -34,13 +34,7 @@ async function decode(input: RtpPacket[], options: AudioStreamOptions = {}) {
 }
 
 function joined(frames: AudioFrame[]): Int16Array {
-  const out = new Int16Array(frames.reduce((n, f) => n + f.data.length, 0));
-  let at = 0;
-  for (const f of frames) {
-    out.set(f.data, at);
-    at += f.data.length;
-  }
-  return out;
+  return joinSamples(frames.map((f) => f.data));
 }
 
 describe("AudioStream", () => {
