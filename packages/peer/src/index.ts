@@ -8,6 +8,7 @@ export { relayTrack } from "./media/forward.js";
 export { type Frame, onFrames } from "./media/frames.js";
 export { FilePlayer, type PlayOptions } from "./media/play-file.js";
 export { RtpInput, type RtpInputOptions } from "./media/rtp-input.js";
+export { type WavInfo, WavReader, WavWriter } from "./media/wav.js";
 export { type ConnectionState, RemoteMember } from "./member.js";
 export { Peer, type PeerEvents, type PeerOptions } from "./peer.js";
 export { Recorder, type RecorderEvents, type RecordingFile, type RecordingOptions } from "./record/recorder.js";

@@ -95,9 +95,22 @@ describe("AudioSource", () => {
     expect(Math.abs(peak(firstChannel(joined(loud), 2), 48_000).hz - 1000)).toBeLessThan(5);
   });
 
+  it("takes 44.1 kHz PCM (resampled to 48 kHz): the tone arrives at its frequency", async () => {
+    const source = new AudioSource({ sampleRate: 44_100 });
+    const { stream, frames, done } = listen(source);
+    await source.write(sine(1000, 0.6, 44_100));
+    await new Promise((r) => setTimeout(r, 500));
+    source.close();
+    stream.close();
+    await done;
+    const loud = frames.filter((f) => rms(firstChannel(f.data, 1)) > 0.05);
+    expect(loud.length).toBeGreaterThanOrEqual(28);
+    expect(Math.abs(peak(firstChannel(joined(loud), 1), 48_000).hz - 1000)).toBeLessThan(5);
+  });
+
   it("refuses bad options, ragged PCM and writes after close with typed errors", async () => {
     const bad: Array<[AudioSourceOptions, RegExp]> = [
-      [{ sampleRate: 44_100 as never }, /sampleRate must be one of/],
+      [{ sampleRate: 4000 }, /sampleRate must be an integer from 8000 to 192000, got 4000/],
       [{ channels: 0 as never }, /channels must be one of 1, 2/],
       [{ bitrate: 1000 }, /bitrate must be an integer from 6000 to 510000/],
       [{ maxQueuedMs: 5 }, /maxQueuedMs must be an integer from 20/],

@@ -5,10 +5,14 @@ import { PeerError } from "../errors.js";
 import { choiceOption, integerOption } from "../options.js";
 import { OPUS_RATES, OpusEncoder, type OpusRate } from "./opus.js";
 import { OPUS_RTP_RATE } from "./opus-packet.js";
+import { Resampler } from "./resample.js";
 
 export interface AudioSourceOptions {
-  /** Rate of the PCM you write (libopus takes 8–48 kHz as it is). Default 48000. */
-  sampleRate?: OpusRate;
+  /**
+   * Rate of the PCM you write, 8000–192000. libopus takes 8/12/16/24/48 kHz as they are; any other rate (44.1 kHz
+   * files) is resampled to 48 kHz on the way in. Default 48000.
+   */
+  sampleRate?: number;
   /** Channels of the PCM you write (interleaved). Default 1. */
   channels?: 1 | 2;
   /** Opus frame length. Default 20. */
@@ -41,11 +45,14 @@ const MAX_CATCH_UP = 10;
  */
 export class AudioSource {
   readonly track = new MediaStreamTrack({ kind: "audio" });
-  readonly sampleRate: OpusRate;
+  readonly sampleRate: number;
   readonly channels: 1 | 2;
   readonly frameMs: 10 | 20;
   readonly stats: AudioSourceStats = { frames: 0, silentFrames: 0, skippedFrames: 0 };
   private readonly encoder: OpusEncoder;
+  /** The rate the encoder runs at: `sampleRate` when libopus takes it, else 48 kHz behind `resampler`. */
+  private readonly codecRate: OpusRate;
+  private readonly resampler: Resampler | undefined;
   private readonly maxQueuedSamples: number;
   private readonly chunks: Int16Array[] = [];
   private queuedSamples = 0;
@@ -62,20 +69,24 @@ export class AudioSource {
     if (typeof options !== "object" || options === null) {
       throw new PeerError("INVALID_OPTION", "options must be an object");
     }
-    this.sampleRate = choiceOption("sampleRate", options.sampleRate, 48_000, OPUS_RATES);
+    this.sampleRate = integerOption("sampleRate", options.sampleRate, 48_000, 8000, 192_000);
     this.channels = choiceOption("channels", options.channels, 1, [1, 2] as const);
     this.frameMs = choiceOption("frameMs", options.frameMs, 20, [10, 20] as const);
     const bitrate = integerOption("bitrate", options.bitrate, this.channels * 32_000, 6_000, 510_000);
     const application = choiceOption("application", options.application, "voip", ["voip", "audio"] as const);
     const maxQueuedMs = integerOption("maxQueuedMs", options.maxQueuedMs, 200, this.frameMs, 60_000);
-    this.maxQueuedSamples = (maxQueuedMs * this.sampleRate * this.channels) / 1000;
-    this.encoder = new OpusEncoder(this.sampleRate, this.channels, bitrate, application);
+    this.codecRate = (OPUS_RATES as readonly number[]).includes(this.sampleRate)
+      ? (this.sampleRate as OpusRate)
+      : 48_000;
+    if (this.codecRate !== this.sampleRate) this.resampler = new Resampler(this.sampleRate, 48_000, this.channels);
+    this.maxQueuedSamples = (maxQueuedMs * this.codecRate * this.channels) / 1000;
+    this.encoder = new OpusEncoder(this.codecRate, this.channels, bitrate, application);
     this.tick();
   }
 
   /** Audio written but not sent yet, in ms. */
   get queuedMs(): number {
-    return (this.queuedSamples * 1000) / (this.sampleRate * this.channels);
+    return (this.queuedSamples * 1000) / (this.codecRate * this.channels);
   }
 
   /**
@@ -84,7 +95,8 @@ export class AudioSource {
    */
   async write(pcm: Int16Array | Buffer): Promise<void> {
     if (this.closed) throw new PeerError("CLOSED", "the audio source is closed");
-    const samples = toSamples(pcm, this.channels);
+    const written = toSamples(pcm, this.channels);
+    const samples = this.resampler ? this.resampler.process(written) : written;
     if (samples.length > 0) {
       this.chunks.push(samples);
       this.queuedSamples += samples.length;
@@ -140,7 +152,7 @@ export class AudioSource {
   }
 
   private sendFrame(): void {
-    const frame = new Int16Array((this.sampleRate * this.frameMs * this.channels) / 1000);
+    const frame = new Int16Array((this.codecRate * this.frameMs * this.channels) / 1000);
     const filled = this.take(frame);
     if (filled === 0) this.stats.silentFrames++;
     const payload = this.encoder.encode(frame);
