@@ -5,12 +5,13 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Channel, Peer, type Room, RtpInput } from "@parley/peer";
+import { type Channel, Peer, type Room, RtpInput, WavReader } from "@parley/peer";
 import { createSignalServer, type SignalServer } from "@parley/signal";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ffmpegRtp, makeWebm } from "../helpers/ffmpeg.js";
 import { type ProgramOptions, type RunningProgram, runProgram, startProgram } from "../helpers/programs.js";
 import { hasTool } from "../helpers/require-tool.js";
+import { firstChannel, joinSamples, peak, rms } from "../helpers/tone.js";
 
 const example = (path: string) => fileURLToPath(new URL(`../../examples/${path}`, import.meta.url));
 const parley = fileURLToPath(new URL("../../packages/peer/dist/cli/parley.js", import.meta.url));
@@ -135,6 +136,51 @@ describe.skipIf(!hasTool("ffmpeg"))("examples", () => {
     const code = await new Promise((resolve) => player.process.once("exit", resolve));
     expect(code).toBe(0);
     expect(player.output()).toContain("ended");
+  });
+
+  it("play-wav speaks a WAV into the room and wav-per-member writes it back as 16 kHz mono, as long as it was", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "parley-wav-"));
+    const clip = join(dir, "in.wav");
+    // 3 s of 440 Hz at 44.1 kHz stereo: played through the resampler, Opus, the network, Opus again.
+    execFileSync("ffmpeg", [
+      "-v",
+      "error",
+      "-f",
+      "lavfi",
+      "-i",
+      "sine=frequency=440:duration=3:sample_rate=44100",
+      "-ac",
+      "2",
+      clip,
+    ]);
+    const bot = await run({
+      name: "wav-per-member",
+      command: process.execPath,
+      args: [example("wav-per-member/bot.mjs"), url, "wavs", join(dir, "out")],
+      readyLine: /wav bot in room/,
+    });
+    const player = await run({
+      name: "play-wav",
+      command: process.execPath,
+      args: [example("play-wav/play.mjs"), clip, url, "wavs"],
+      readyLine: /playing/,
+    });
+    expect(await new Promise((resolve) => player.process.once("exit", resolve))).toBe(0);
+    expect(player.output()).toContain("ended");
+    await expect.poll(() => bot.output(), { timeout: 20_000 }).toMatch(/saved (\S+\.wav)/);
+    const saved = /saved (\S+\.wav)/.exec(bot.output())![1]!;
+    const wav = await WavReader.open(saved);
+    expect(wav).toMatchObject({ sampleRate: 16_000, channels: 1 });
+    const parts: Int16Array[] = [];
+    for await (const pcm of wav.samples()) parts.push(pcm);
+    const samples = joinSamples(parts);
+    // The tone's 20 ms windows that are loud: 3 s of it, none lost or stretched.
+    let loud = 0;
+    for (let at = 0; at + 320 <= samples.length; at += 320)
+      if (rms(firstChannel(samples.subarray(at, at + 320), 1)) > 0.05) loud++;
+    expect(loud * 20).toBeGreaterThanOrEqual(2940);
+    expect(loud * 20).toBeLessThanOrEqual(3060);
+    expect(Math.abs(peak(firstChannel(samples, 1), 16_000).hz - 440)).toBeLessThan(3);
   });
 });
 
