@@ -30,6 +30,10 @@ const benches = [
     file: "whip-forward.mjs",
     measures: "WHIP publishers per core, each forwarded to one WHEP viewer, at ~1 Mbps VP8 + Opus without loss",
   },
+  {
+    file: "opus-per-core.mjs",
+    measures: "real-time Opus decodes (AudioStream) and encodes (AudioSource) per core, vs ffmpeg's libopus",
+  },
 ];
 const planned = [];
 

@@ -247,6 +247,11 @@ export class AudioStream implements AsyncIterable<AudioFrame> {
   private append(pcm: Int16Array, lost: boolean): void {
     const channels = this.decoder!.channels;
     const frameLength = this.frameSamples() * channels;
+    if (this.pending.length === 0 && pcm.length === frameLength) {
+      // The common case (one 20 ms packet, 20 ms frames): the decoded array is the frame, no copy.
+      this.emitFrame(pcm, channels, lost);
+      return;
+    }
     const joined = new Int16Array(this.pending.length + pcm.length);
     joined.set(this.pending);
     joined.set(pcm, this.pending.length);
