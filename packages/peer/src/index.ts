@@ -8,6 +8,14 @@ export { relayTrack } from "./media/forward.js";
 export { type Frame, onFrames } from "./media/frames.js";
 export { FilePlayer, type PlayOptions } from "./media/play-file.js";
 export { RtpInput, type RtpInputOptions } from "./media/rtp-input.js";
+export { i420ToRgba, type PixelFormat, rgbaToI420, type VideoFrame } from "./media/video-frame.js";
+export { VideoSource, type VideoSourceOptions, type VideoSourceStats } from "./media/video-source.js";
+export {
+  type DecodedFrame,
+  VideoStream,
+  type VideoStreamOptions,
+  type VideoStreamStats,
+} from "./media/video-stream.js";
 export { type WavInfo, WavReader, WavWriter } from "./media/wav.js";
 export { type ConnectionState, RemoteMember } from "./member.js";
 export { Peer, type PeerEvents, type PeerOptions } from "./peer.js";

@@ -11,6 +11,7 @@ import {
 import { EventEmitter } from "eventemitter3";
 import { Channel, type ChannelOptions } from "./channel.js";
 import { PeerError } from "./errors.js";
+import { forwardKeyframeRequests } from "./media/keyframe-requests.js";
 import { type Outgoing, PerfectNegotiation } from "./negotiation.js";
 import { type MemberStats, memberStats } from "./stats.js";
 
@@ -150,7 +151,10 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
   /** Sends a local track to this member (renegotiates). */
   addTrack(track: MediaStreamTrack): RTCRtpSender {
     this.assertOpen();
-    return this.pc.addTrack(track);
+    const sender = this.pc.addTrack(track);
+    // So a VideoSource hears this member's keyframe requests (PLI/FIR) for its track.
+    forwardKeyframeRequests(sender);
+    return sender;
   }
 
   /** Adds a receive-only transceiver, so the member's offer/answer can carry its audio or video to us. */

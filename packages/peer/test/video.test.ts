@@ -1,0 +1,195 @@
+import { MediaStreamTrack } from "@parley/werift";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  type DecodedFrame,
+  i420ToRgba,
+  PeerError,
+  rgbaToI420,
+  type VideoFrame,
+  VideoSource,
+  VideoStream,
+} from "../src/index.js";
+import { Vp8Packetizer } from "../src/media/vp8-packetizer.js";
+import { loopbackPeer, signalServer, until, waitFor } from "./helpers/room-fixture.js";
+
+function solid(width: number, height: number, [r, g, b]: [number, number, number]): VideoFrame {
+  const data = new Uint8Array(width * height * 4);
+  for (let i = 0; i < data.length; i += 4) data.set([r, g, b, 255], i);
+  return { format: "rgba", width, height, data };
+}
+
+function average(frame: DecodedFrame): [number, number, number] {
+  const rgba = frame.format === "rgba" ? frame.data : i420ToRgba(frame.data, frame.width, frame.height);
+  const sum = [0, 0, 0];
+  for (let i = 0; i < rgba.length; i += 4) for (let c = 0; c < 3; c++) sum[c]! += rgba[i + c]!;
+  const n = rgba.length / 4;
+  return sum.map((v) => Math.round(v / n)) as [number, number, number];
+}
+
+/** A local track that looks like a received VP8 track (what a VideoStream reads). */
+const vp8Track = () => new MediaStreamTrack({ kind: "video", codec: { mimeType: "video/VP8" } as never });
+
+const open: Array<{ close(): void }> = [];
+afterEach(() => {
+  for (const o of open.splice(0)) o.close();
+});
+
+describe("colour conversion (BT.601 limited range)", () => {
+  it("takes solid colours to I420 and back within 2 levels", () => {
+    for (const colour of [
+      [255, 0, 0],
+      [0, 255, 0],
+      [0, 0, 255],
+      [30, 144, 255],
+      [128, 128, 128],
+      [250, 250, 20],
+    ] as Array<[number, number, number]>) {
+      const frame = solid(6, 4, colour);
+      const back = i420ToRgba(rgbaToI420(frame.data, 6, 4), 6, 4);
+      for (let c = 0; c < 3; c++)
+        expect(Math.abs(back[c]! - colour[c]!), `${colour} channel ${c}`).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it("handles odd sizes (chroma rounded up)", () => {
+    const i420 = rgbaToI420(solid(5, 3, [10, 200, 30]).data, 5, 3);
+    expect(i420.length).toBe(5 * 3 + 2 * 3 * 2);
+    expect(i420ToRgba(i420, 5, 3).length).toBe(5 * 3 * 4);
+  });
+});
+
+describe("Vp8Packetizer (RFC 7741)", () => {
+  it("splits a frame into ≤1200-byte payloads: S on the first, marker on the last, one PictureID per frame", () => {
+    const p = new Vp8Packetizer();
+    const frame = new Uint8Array(3000).map((_, i) => i & 0xff);
+    const packets = p.packetize(frame, 1234);
+    expect(packets).toHaveLength(3);
+    expect(packets.map((x) => x.payload.length <= 1200)).toEqual([true, true, true]);
+    expect(packets.map((x) => (x.payload[0]! & 0x10) !== 0)).toEqual([true, false, false]);
+    expect(packets.map((x) => x.header.marker)).toEqual([false, false, true]);
+    const ids = packets.map((x) => x.payload.readUInt16BE(2) & 0x7fff);
+    expect(new Set(ids).size).toBe(1);
+    expect(Buffer.concat(packets.map((x) => x.payload.subarray(4)))).toEqual(Buffer.from(frame));
+    const seq = packets.map((x) => x.header.sequenceNumber);
+    expect(seq[1]).toBe((seq[0]! + 1) & 0xffff);
+    const next = p.packetize(new Uint8Array(10), 5000)[0]!;
+    expect(next.payload.readUInt16BE(2) & 0x7fff).toBe((ids[0]! + 1) & 0x7fff);
+  });
+});
+
+describe("VideoSource → VideoStream", () => {
+  it("draws a solid colour and reads it back decoded, through its own track", async () => {
+    const source = new VideoSource({ maxFps: 30 });
+    open.push(source);
+    // The source's local track hands what it sends to its own subscribers: a VP8 stream without a network.
+    const track = vp8Track();
+    source.track.onReceiveRtp.subscribe((rtp) => track.onReceiveRtp.execute(rtp));
+    const stream = new VideoStream(track, { maxFps: 30 });
+    open.push(stream);
+    const frames: DecodedFrame[] = [];
+    const reading = (async () => {
+      for await (const f of stream) frames.push(f);
+    })();
+    for (let i = 0; i < 10; i++) await source.write(solid(320, 240, [30, 144, 255]));
+    await until(() => frames.length > 0 && stream.stats.decoded >= 10, 10_000, "decoded frames");
+    stream.close();
+    await reading;
+    const last = frames.at(-1)!;
+    expect(last).toMatchObject({ format: "rgba", width: 320, height: 240 });
+    const [r, g, b] = average(last);
+    expect(Math.abs(r - 30)).toBeLessThanOrEqual(6);
+    expect(Math.abs(g - 144)).toBeLessThanOrEqual(6);
+    expect(Math.abs(b - 255)).toBeLessThanOrEqual(6);
+    expect(source.stats).toMatchObject({ frames: 10, keyframes: 1 });
+  });
+
+  it("paces a fast writer to maxFps", async () => {
+    const source = new VideoSource({ maxFps: 10 });
+    open.push(source);
+    const frame = solid(64, 48, [0, 0, 0]);
+    const started = performance.now();
+    for (let i = 0; i < 6; i++) await source.write(frame);
+    // Six frames at 10 per second: the sixth cannot go before 500 ms.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(490);
+  });
+
+  it("starts a new stream with a keyframe when the size changes, and on request", async () => {
+    const source = new VideoSource({ maxFps: 60 });
+    open.push(source);
+    await source.write(solid(64, 48, [0, 0, 0]));
+    await source.write(solid(64, 48, [0, 0, 0]));
+    await source.write(solid(96, 64, [0, 0, 0]));
+    expect(source.stats.keyframes).toBe(2);
+    source.requestKeyframe();
+    await source.write(solid(96, 64, [0, 0, 0]));
+    expect(source.stats.keyframes).toBe(3);
+  });
+
+  it("refuses malformed frames and options with typed errors, and sends nothing for them", async () => {
+    const source = new VideoSource();
+    open.push(source);
+    const bad: Array<[unknown, RegExp]> = [
+      [{ format: "rgb", width: 4, height: 4, data: new Uint8Array(48) }, /format must be "i420" or "rgba"/],
+      [{ format: "rgba", width: 0, height: 4, data: new Uint8Array(0) }, /width must be an integer from 2 to 4096/],
+      [{ format: "rgba", width: 5000, height: 4, data: new Uint8Array(80_000) }, /width must be an integer/],
+      [{ format: "rgba", width: 4, height: 4, data: new Uint8Array(63) }, /a 4×4 rgba frame has 64 bytes, got 63/],
+      [{ format: "i420", width: 4, height: 4, data: new Uint8Array(64) }, /a 4×4 i420 frame has 24 bytes, got 64/],
+      [{ format: "rgba", width: 4, height: 4, data: [1, 2, 3] }, /must be a Uint8Array/],
+    ];
+    for (const [frame, message] of bad) {
+      expect(() => source.write(frame as VideoFrame)).toThrow(message);
+    }
+    expect(source.stats.frames).toBe(0);
+    expect(() => new VideoSource({ bitrate: 10 })).toThrow(/bitrate must be an integer from 50000/);
+    expect(() => new VideoSource({ maxFps: 0 })).toThrow(/maxFps must be an integer from 1 to 60/);
+    expect(() => new VideoStream(vp8Track(), { format: "bgra" as never })).toThrow(PeerError);
+    expect(() => new VideoStream(vp8Track(), { maxQueuedFrames: 0 })).toThrow(/maxQueuedFrames/);
+    expect(() => new VideoStream(new MediaStreamTrack({ kind: "audio" }))).toThrow(/decodes VP8 video tracks/);
+    source.close();
+    await expect(source.write(solid(4, 4, [0, 0, 0]))).rejects.toMatchObject({ code: "CLOSED" });
+  });
+});
+
+describe("video between two bots", () => {
+  it("the receiver asks for a keyframe (PLI), the sender answers, and the colour arrives", async () => {
+    const url = await signalServer();
+    const drawer = await loopbackPeer(url);
+    const viewer = await loopbackPeer(url);
+    const source = new VideoSource({ keyframeIntervalMs: 0 });
+    open.push(source);
+    const room = await drawer.join("v", { receive: { audio: false, video: false } });
+    room.addTrack(source.track);
+    let drawing = true;
+    const drawLoop = (async () => {
+      const frame = solid(320, 240, [250, 40, 40]);
+      while (drawing) await source.write(frame);
+    })();
+    const viewerRoom = await viewer.join("v", { receive: { audio: false, video: true } });
+    const stream = await waitFor<VideoStream>((resolve) =>
+      viewerRoom.on("track", (member, track) => resolve(new VideoStream(track, { member, format: "i420" }))),
+    );
+    open.push(stream);
+    // A dozen pictures in: past the first keyframe's coarse quantization (rate control starts low).
+    let frame: DecodedFrame | undefined;
+    for await (const f of stream) {
+      frame = f;
+      if (stream.stats.frames >= 12) break;
+    }
+    drawing = false;
+    await drawLoop;
+    expect(frame).toMatchObject({ format: "i420", width: 320, height: 240 });
+    const [r, g, b] = average(frame!);
+    console.log(`drew (250, 40, 40), read (${r}, ${g}, ${b})`);
+    for (const [got, want] of [
+      [r, 250],
+      [g, 40],
+      [b, 40],
+    ]) {
+      expect(Math.abs(got! - want!)).toBeLessThanOrEqual(8);
+    }
+    // The stream asked at its start (a PLI through werift's receiver); the source heard it and sent a keyframe.
+    expect(stream.stats.keyframeRequests).toBeGreaterThanOrEqual(1);
+    await until(() => source.stats.keyframeRequests >= 1, 5000, "the PLI at the source");
+    expect(source.stats.keyframes).toBeGreaterThanOrEqual(2);
+  });
+});
