@@ -1,8 +1,9 @@
 import { type IceServer, SignalClient, type SignalClientOptions, type SignalMessage } from "@parley/signal";
-import type { RTCPeerConnectionConfig } from "@parley/werift";
+import { type RTCPeerConnectionConfig, RTCRtpHeaderExtensionParameters } from "@parley/werift";
 import { EventEmitter } from "eventemitter3";
 import { PeerError } from "./errors.js";
 import { icePlans, planTurn, rankPlans } from "./ice-servers.js";
+import { COLOR_SPACE_URI } from "./media/color-space.js";
 import { Room, type RoomOptions } from "./room.js";
 import { reachableTurnUrls } from "./turn-preflight.js";
 
@@ -134,6 +135,12 @@ export class Peer extends EventEmitter<PeerEvents> {
         // is agreed, never closes the spare ones (UDP sockets left open after close()).
         rtc: {
           bundlePolicy: "max-bundle",
+          // So senders that use another colour space than VP8's BT.601 (Chromium's canvas and screen captures) say so,
+          // and VideoStream converts their frames right.
+          headerExtensions: {
+            audio: [],
+            video: [new RTCRtpHeaderExtensionParameters({ id: 9, uri: COLOR_SPACE_URI })],
+          },
           ...this.options.rtc,
           iceTransportPolicy: this.options.iceTransportPolicy ?? "all",
         },

@@ -9,6 +9,7 @@ import {
   VideoSource,
   VideoStream,
 } from "../src/index.js";
+import { parseColorSpace } from "../src/media/color-space.js";
 import { Vp8Packetizer } from "../src/media/vp8-packetizer.js";
 import { loopbackPeer, signalServer, until, waitFor } from "./helpers/room-fixture.js";
 
@@ -55,6 +56,33 @@ describe("colour conversion (BT.601 limited range)", () => {
     const i420 = rgbaToI420(solid(5, 3, [10, 200, 30]).data, 5, 3);
     expect(i420.length).toBe(5 * 3 + 2 * 3 * 2);
     expect(i420ToRgba(i420, 5, 3).length).toBe(5 * 3 * 4);
+  });
+});
+
+describe("colour space declared by the sender (WebRTC color-space RTP header extension)", () => {
+  it("reads primaries, transfer, matrix and range; refuses short or rangeless payloads", () => {
+    // BT.709 everything, full range (2 << 4), chroma siting 1/1: what Chromium declares for a canvas capture.
+    expect(parseColorSpace(Uint8Array.from([1, 1, 1, (2 << 4) | (1 << 2) | 1]))).toEqual({ matrix: 1, range: "full" });
+    expect(parseColorSpace(Uint8Array.from([6, 6, 6, 1 << 4]))).toEqual({ matrix: 6, range: "limited" });
+    expect(parseColorSpace(Uint8Array.from([1, 1, 1]))).toBeUndefined();
+    expect(parseColorSpace(Uint8Array.from([1, 1, 1, 0]))).toBeUndefined();
+    expect(parseColorSpace(undefined)).toBeUndefined();
+  });
+
+  it("converts BT.709 full-range YUV to the colour it encoded, where BT.601 limited would not", () => {
+    // Textbook BT.709 full-range encoding of dodger blue (30, 144, 255).
+    const [kr, kb] = [0.2126, 0.0722];
+    const [r, g, b] = [30, 144, 255];
+    const y = kr * r + (1 - kr - kb) * g + kb * b;
+    const yuv = [y, 128 + (b - y) / (2 * (1 - kb)), 128 + (r - y) / (2 * (1 - kr))].map(Math.round);
+    const i420 = new Uint8Array(4 * 4 + 2 * 2 * 2);
+    i420.fill(yuv[0]!, 0, 16);
+    i420.fill(yuv[1]!, 16, 20);
+    i420.fill(yuv[2]!, 20, 24);
+    const right = i420ToRgba(i420, 4, 4, { matrix: 1, range: "full" });
+    expect([...right.subarray(0, 3)].map((v, i) => Math.abs(v - [r, g, b][i]!) <= 2)).toEqual([true, true, true]);
+    const wrong = i420ToRgba(i420, 4, 4);
+    expect(Math.abs(wrong[1]! - g)).toBeGreaterThan(6);
   });
 });
 

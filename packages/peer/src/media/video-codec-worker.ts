@@ -117,7 +117,7 @@ const handlers: {
     if (!r.output) return { req: r.req, ok: true, decoded: true };
     const { width, height } = last;
     const i420 = packI420(last, width, height);
-    const data = r.output === "rgba" ? i420ToRgba(i420, width, height) : i420;
+    const data = r.output === "rgba" ? i420ToRgba(i420, width, height, r.colorSpace) : i420;
     return { req: r.req, ok: true, decoded: true, frame: { format: r.output, width, height, data } };
   },
   async encode(libav, r) {

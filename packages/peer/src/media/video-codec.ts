@@ -1,13 +1,22 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { PeerError } from "../errors.js";
+import type { ColorSpace } from "./color-space.js";
 import type { PixelFormat, VideoFrame } from "./video-frame.js";
 
 /** Requests to the codec worker (video-codec-worker.ts), one reply each, matched by `req`. */
 export type CodecRequest =
   | { type: "open-decoder"; req: number; id: number }
   | { type: "open-encoder"; req: number; id: number }
-  | { type: "decode"; req: number; id: number; data: Uint8Array; output: PixelFormat | null }
+  | {
+      type: "decode";
+      req: number;
+      id: number;
+      data: Uint8Array;
+      output: PixelFormat | null;
+      /** For RGBA output: how to read the YUV (the sender's colour space). */
+      colorSpace?: ColorSpace;
+    }
   | {
       type: "encode";
       req: number;

@@ -1,4 +1,5 @@
 import { PeerError } from "../errors.js";
+import { type ColorSpace, yuvToRgb } from "./color-space.js";
 
 export type PixelFormat = "i420" | "rgba";
 
@@ -50,10 +51,11 @@ export function checkFrame(frame: VideoFrame): void {
 const clip = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : v);
 
 /**
- * I420 → RGBA with BT.601 limited-range coefficients (what browsers and libvpx assume for VP8 without colour
- * metadata), integer arithmetic as in libyuv.
+ * I420 → RGBA. The default is BT.601 limited range (VP8's own, RFC 6386 §9.2); pass the sender's colour space when
+ * it said otherwise. Fixed-point arithmetic as in libyuv.
  */
-export function i420ToRgba(i420: Uint8Array, width: number, height: number): Uint8Array {
+export function i420ToRgba(i420: Uint8Array, width: number, height: number, space?: ColorSpace): Uint8Array {
+  const k = yuvToRgb(space);
   const cw = Math.ceil(width / 2);
   const uAt = width * height;
   const vAt = uAt + cw * Math.ceil(height / 2);
@@ -61,13 +63,13 @@ export function i420ToRgba(i420: Uint8Array, width: number, height: number): Uin
   for (let y = 0; y < height; y++) {
     const row = (y >> 1) * cw;
     for (let x = 0; x < width; x++) {
-      const c = 298 * (i420[y * width + x]! - 16);
+      const c = k.y * (i420[y * width + x]! - k.yOffset);
       const d = i420[uAt + row + (x >> 1)]! - 128;
       const e = i420[vAt + row + (x >> 1)]! - 128;
       const o = (y * width + x) * 4;
-      out[o] = clip((c + 409 * e + 128) >> 8);
-      out[o + 1] = clip((c - 100 * d - 208 * e + 128) >> 8);
-      out[o + 2] = clip((c + 516 * d + 128) >> 8);
+      out[o] = clip((c + k.rv * e + 128) >> 8);
+      out[o + 1] = clip((c - k.gu * d - k.gv * e + 128) >> 8);
+      out[o + 2] = clip((c + k.bu * d + 128) >> 8);
       out[o + 3] = 255;
     }
   }

@@ -1,12 +1,18 @@
 import type { MediaStreamTrack } from "@parley/werift";
 import { PeerError } from "../errors.js";
 import { choiceOption, integerOption } from "../options.js";
+import { BT601_LIMITED, COLOR_SPACE_URI, type ColorSpace, parseColorSpace } from "./color-space.js";
 import { FrameQueue } from "./frame-queue.js";
 import { type Frame, onFrames } from "./frames.js";
 import { type CodecReply, VideoCodec } from "./video-codec.js";
 import type { PixelFormat, VideoFrame } from "./video-frame.js";
 
 export interface DecodedFrame extends VideoFrame {
+  /**
+   * The colour space the sender declared (color-space RTP header extension), or BT.601 limited range (VP8's own) when
+   * it declared none. RGBA frames are already converted with it; I420 frames are as sent.
+   */
+  colorSpace: ColorSpace;
   /** Milliseconds since the stream's first frame, from the sender's RTP clock. */
   timestampMs: number;
   /** The frame's RTP timestamp (90 kHz). */
@@ -73,6 +79,7 @@ export class VideoStream implements AsyncIterable<DecodedFrame> {
   private firstTimestamp: number | undefined;
   private lastOutput: number | undefined;
   private closed = false;
+  private colorSpace: ColorSpace = BT601_LIMITED;
 
   constructor(
     private readonly track: MediaStreamTrack,
@@ -120,11 +127,20 @@ export class VideoStream implements AsyncIterable<DecodedFrame> {
     }
     this.codec = VideoCodec.open("decoder");
     this.codec.catch(() => this.close());
-    this.stopFrames = onFrames(
+    // The sender's colour space rides on its keyframes' packets (when the extension was negotiated).
+    const spaces = this.track.onReceiveRtp.subscribe((_rtp, extensions) => {
+      const space = parseColorSpace(extensions?.[COLOR_SPACE_URI] as Uint8Array | undefined);
+      if (space) this.colorSpace = space;
+    });
+    const stopFrames = onFrames(
       this.track,
       (frame) => this.onFrame(frame),
       () => this.needKeyframe(),
     );
+    this.stopFrames = () => {
+      spaces.unSubscribe();
+      stopFrames();
+    };
   }
 
   private requestKeyframe(): void {
@@ -171,9 +187,10 @@ export class VideoStream implements AsyncIterable<DecodedFrame> {
     let reply: CodecReply;
     try {
       const codec = await this.codec!;
-      reply = await codec.send({ type: "decode", data, output: wanted ? this.format : null }, [
-        data.buffer as ArrayBuffer,
-      ]);
+      reply = await codec.send(
+        { type: "decode", data, output: wanted ? this.format : null, colorSpace: this.colorSpace },
+        [data.buffer as ArrayBuffer],
+      );
     } catch {
       return; // the codec could not open: start() has closed the stream
     }
@@ -190,7 +207,7 @@ export class VideoStream implements AsyncIterable<DecodedFrame> {
     }
     if (!reply.frame) return;
     const before = this.queue.dropped;
-    this.queue.push({ ...reply.frame, timestampMs, rtpTimestamp: frame.rtpTimestamp });
+    this.queue.push({ ...reply.frame, colorSpace: this.colorSpace, timestampMs, rtpTimestamp: frame.rtpTimestamp });
     this.stats.droppedFrames += this.queue.dropped - before;
     this.stats.frames++;
   }
