@@ -182,6 +182,39 @@ describe.skipIf(!hasTool("ffmpeg"))("examples", () => {
     expect(loud * 20).toBeLessThanOrEqual(3060);
     expect(Math.abs(peak(firstChannel(samples, 1), 16_000).hz - 440)).toBeLessThan(3);
   });
+
+  it("snapshot-bot saves a PNG of a member's video every N seconds, and ffmpeg reads the picture back", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "parley-png-"));
+    const bot = await run({
+      name: "snapshot-bot",
+      command: process.execPath,
+      args: [example("snapshot-bot/bot.mjs"), url, "snaps", dir, "--every", "1"],
+      readyLine: /snapshot bot in room/,
+    });
+    await sender("snaps");
+    await expect
+      .poll(() => [...bot.output().matchAll(/saved (\S+\.png)/g)].length, { timeout: 30_000 })
+      .toBeGreaterThanOrEqual(3);
+    const pngs = [...bot.output().matchAll(/saved (\S+\.png) \((\d+)×(\d+)\)/g)];
+    expect(pngs[0]!.slice(2)).toEqual(["320", "240"]);
+    // ffmpeg decodes the PNG: ffmpeg's test picture has colour bars, so a real snapshot has many distinct colours.
+    const rgb = execFileSync("ffmpeg", [
+      "-v",
+      "error",
+      "-i",
+      pngs.at(-1)![1]!,
+      "-f",
+      "rawvideo",
+      "-pix_fmt",
+      "rgb24",
+      "-",
+    ]);
+    expect(rgb.length).toBe(320 * 240 * 3);
+    const colours = new Set<number>();
+    for (let i = 0; i < rgb.length; i += 3)
+      colours.add(((rgb[i]! >> 5) << 6) | ((rgb[i + 1]! >> 5) << 3) | (rgb[i + 2]! >> 5));
+    expect(colours.size).toBeGreaterThanOrEqual(8);
+  });
 });
 
 describe.skipIf(!hasTool("ffmpeg"))("parley command line", () => {

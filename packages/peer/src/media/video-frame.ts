@@ -48,6 +48,7 @@ export function checkFrame(frame: VideoFrame): void {
   }
 }
 
+// biome-ignore lint/complexity/useMathMinMax: runs for every pixel; two comparisons beat two calls.
 const clip = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : v);
 
 /**
