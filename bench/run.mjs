@@ -34,6 +34,10 @@ const benches = [
     file: "opus-per-core.mjs",
     measures: "real-time Opus decodes (AudioStream) and encodes (AudioSource) per core, vs ffmpeg's libopus",
   },
+  {
+    file: "vp8-per-core.mjs",
+    measures: "640×480 VP8 encode and decode frames per second per core (libvpx in WebAssembly) vs ffmpeg's native libvpx",
+  },
 ];
 const planned = [];
 
