@@ -152,19 +152,64 @@ describe.skipIf(!hasTool("chromium") || !hasTool("ffmpeg"))("the packages as npm
       join(app, "types-check.ts"),
       [
         'import { joinRoom, type JoinRoomOptions } from "@parley/browser";',
-        'import { Peer, Recorder, type PeerOptions } from "@parley/peer";',
+        'import { AudioSource, AudioStream, Peer, Recorder, type PeerOptions, VideoSource, VideoStream } from "@parley/peer";',
         'import { createSignalServer, SignalClient } from "@parley/signal";',
         'import { SignalClient as BrowserClient } from "@parley/signal/client";',
         'import { createTurnServer } from "@parley/turn";',
         'import { RTCPeerConnection } from "@parley/werift";',
         "export const all = [joinRoom, Peer, Recorder, createSignalServer, SignalClient, BrowserClient, createTurnServer,",
-        "  RTCPeerConnection];",
+        "  RTCPeerConnection, AudioSource, AudioStream, VideoSource, VideoStream];",
         "export type Options = [JoinRoomOptions, PeerOptions];",
       ].join("\n"),
     );
     const tsc = await runProgram(process.execPath, [bin("tsc"), "-p", app], { cwd: app, timeoutMs: 120_000 });
     expect(tsc.output).toBe("");
     expect(tsc.code).toBe(0);
+  });
+
+  it("decodes and encodes media with the installed codecs (libopus addon, libvpx WebAssembly in its worker thread)", async () => {
+    // Each source's own track hands what it sends to its subscribers: encode → RTP → decode without a network.
+    writeFileSync(
+      join(app, "codecs.mjs"),
+      `import { AudioSource, AudioStream, VideoSource, VideoStream } from "@parley/peer";
+import { MediaStreamTrack } from "@parley/werift";
+const voice = new AudioSource();
+const heard = new AudioStream(voice.track);
+const tone = new Int16Array(48000).map((_, i) => Math.round(9000 * Math.sin((2 * Math.PI * 1000 * i) / 48000)));
+await voice.write(tone);
+await new Promise((r) => setTimeout(r, 1300));
+voice.close();
+heard.close();
+let frames = 0;
+let loud = 0;
+for await (const f of heard) {
+  frames++;
+  if (f.data.some((v) => Math.abs(v) > 4000)) loud++;
+}
+const canvas = new VideoSource();
+const track = new MediaStreamTrack({ kind: "video", codec: { mimeType: "video/VP8" } });
+canvas.track.onReceiveRtp.subscribe((rtp) => track.onReceiveRtp.execute(rtp));
+const seen = new VideoStream(track);
+const pixels = new Uint8Array(64 * 48 * 4).map((_, i) => (i % 4 === 1 ? 200 : 40));
+for (let i = 0; i < 5; i++) await canvas.write({ format: "rgba", width: 64, height: 48, data: pixels });
+const first = await seen[Symbol.asyncIterator]().next();
+canvas.close();
+seen.close();
+console.log(JSON.stringify({ frames, loud, video: [first.value.width, first.value.height, first.value.data[1]] }));
+`,
+    );
+    const run = await runProgram(process.execPath, ["codecs.mjs"], { cwd: app, timeoutMs: 30_000 });
+    expect(run.code, run.output).toBe(0);
+    const result = JSON.parse(run.output.trim().split("\n").at(-1)!) as {
+      frames: number;
+      loud: number;
+      video: number[];
+    };
+    expect(result.frames).toBeGreaterThanOrEqual(60);
+    expect(result.loud).toBeGreaterThanOrEqual(45);
+    expect(result.video[0]).toBe(64);
+    expect(result.video[1]).toBe(48);
+    expect(Math.abs(result.video[2]! - 200)).toBeLessThanOrEqual(8);
   });
 
   it("answers a Chromium page through TURN with the README bot, records it, and looks up no host name", async () => {
