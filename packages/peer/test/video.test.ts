@@ -1,4 +1,4 @@
-import { MediaStreamTrack } from "@parley/werift";
+import { MediaStreamTrack, type RtpPacket } from "@parley/werift";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type DecodedFrame,
@@ -175,6 +175,47 @@ describe("VideoSource → VideoStream", () => {
     expect(() => new VideoStream(new MediaStreamTrack({ kind: "audio" }))).toThrow(/decodes VP8 video tracks/);
     source.close();
     await expect(source.write(solid(4, 4, [0, 0, 0]))).rejects.toMatchObject({ code: "CLOSED" });
+  });
+});
+
+describe("VideoStream and hostile input", () => {
+  it("never decodes a keyframe claiming 16000×16000, nor garbage; waits for a sane keyframe and decodes that", async () => {
+    const track = vp8Track();
+    const stream = new VideoStream(track, { format: "i420" });
+    open.push(stream);
+    const packetizer = new Vp8Packetizer();
+    let ts = 0;
+    let seq = 0;
+    const deliver = (rtp: RtpPacket) => {
+      seq = rtp.header.sequenceNumber;
+      track.onReceiveRtp.execute(rtp);
+    };
+    const send = (frame: Uint8Array) => {
+      for (const rtp of packetizer.packetize(frame, (ts += 3000))) deliver(rtp);
+    };
+    // A VP8 keyframe header (RFC 6386 §9.1) stating 16000×16000, then bytes no decoder can use.
+    const bomb = new Uint8Array(64);
+    bomb.set([0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a]);
+    new DataView(bomb.buffer).setUint16(6, 16_000, true);
+    new DataView(bomb.buffer).setUint16(8, 16_000, true);
+    send(bomb);
+    // A keyframe of sane size whose body is garbage: libvpx refuses it, the stream asks again.
+    const junk = new Uint8Array(200).map((_, i) => (i * 73) & 0xff);
+    junk.set([0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 64, 0, 48, 0]);
+    send(junk);
+    // Then a real one, from the encoder: decoded.
+    const source = new VideoSource();
+    open.push(source);
+    // One sender, one sequence: what a member's packets look like however its frames were made.
+    source.track.onReceiveRtp.subscribe((rtp) => {
+      rtp.header.sequenceNumber = (seq + 1) & 0xffff;
+      deliver(rtp);
+    });
+    await source.write(solid(64, 48, [10, 20, 30]));
+    const frame = await stream[Symbol.asyncIterator]().next();
+    expect(frame.value).toMatchObject({ width: 64, height: 48 });
+    expect(stream.stats.refusedFrames).toBe(1);
+    expect(stream.stats.decodeErrors).toBeGreaterThanOrEqual(1);
   });
 });
 

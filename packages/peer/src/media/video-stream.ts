@@ -1,11 +1,12 @@
 import type { MediaStreamTrack } from "@parley/werift";
 import { PeerError } from "../errors.js";
 import { choiceOption, integerOption } from "../options.js";
+import { keyframeSize } from "../record/frame-size.js";
 import { BT601_LIMITED, COLOR_SPACE_URI, type ColorSpace, parseColorSpace } from "./color-space.js";
 import { FrameQueue } from "./frame-queue.js";
 import { type Frame, onFrames } from "./frames.js";
 import { type CodecReply, VideoCodec } from "./video-codec.js";
-import type { PixelFormat, VideoFrame } from "./video-frame.js";
+import { MAX_DIMENSION, type PixelFormat, type VideoFrame } from "./video-frame.js";
 
 export interface DecodedFrame extends VideoFrame {
   /**
@@ -42,6 +43,8 @@ export interface VideoStreamStats {
   /** Frames not decoded while waiting for a keyframe (after loss, a decode error, or the decoder falling behind). */
   waitedFrames: number;
   decodeErrors: number;
+  /** Keyframes not decoded because their header was unreadable or their size past 4096×4096. */
+  refusedFrames: number;
   keyframeRequests: number;
 }
 
@@ -67,6 +70,7 @@ export class VideoStream implements AsyncIterable<DecodedFrame> {
     skippedFrames: 0,
     waitedFrames: 0,
     decodeErrors: 0,
+    refusedFrames: 0,
     keyframeRequests: 0,
   };
   private readonly queue: FrameQueue<DecodedFrame>;
@@ -160,6 +164,16 @@ export class VideoStream implements AsyncIterable<DecodedFrame> {
     if (this.closed || this.queue.closed) {
       this.close();
       return;
+    }
+    if (frame.isKeyframe) {
+      // A keyframe states its size before any decoding: one claiming 16383×16383 would have the codec thread
+      // allocate ~400 MB and the RGBA conversion a gigabyte. Refused, and the stream waits for a sane keyframe.
+      const size = keyframeSize("vp8", frame.data);
+      if (!size || size.width > MAX_DIMENSION || size.height > MAX_DIMENSION || size.width < 2 || size.height < 2) {
+        this.stats.refusedFrames++;
+        this.needKeyframe();
+        return;
+      }
     }
     if (this.waitForKeyframe && !frame.isKeyframe) {
       this.stats.waitedFrames++;
