@@ -36,7 +36,8 @@ const benches = [
   },
   {
     file: "vp8-per-core.mjs",
-    measures: "640×480 VP8 encode and decode frames per second per core (libvpx in WebAssembly) vs ffmpeg's native libvpx",
+    measures:
+      "640×480 VP8 encode and decode frames per second per core (libvpx in WebAssembly) vs ffmpeg's native libvpx",
   },
 ];
 const planned = [];

@@ -4,6 +4,7 @@ import {
   type DecodedFrame,
   i420ToRgba,
   PeerError,
+  type RemoteMember,
   rgbaToI420,
   type VideoFrame,
   VideoSource,
@@ -260,5 +261,39 @@ describe("video between two bots", () => {
     expect(stream.stats.keyframeRequests).toBeGreaterThanOrEqual(1);
     await until(() => source.stats.keyframeRequests >= 1, 5000, "the PLI at the source");
     expect(source.stats.keyframes).toBeGreaterThanOrEqual(2);
+  });
+
+  it("a FIR (RFC 5104, media SSRC 0, the source named in its FCI) makes the next frame a keyframe", async () => {
+    const url = await signalServer();
+    const drawer = await loopbackPeer(url);
+    const viewer = await loopbackPeer(url);
+    const source = new VideoSource({ keyframeIntervalMs: 0, maxFps: 20 });
+    open.push(source);
+    const room = await drawer.join("fir", { receive: { audio: false, video: false } });
+    room.addTrack(source.track);
+    let drawing = true;
+    const drawLoop = (async () => {
+      const frame = solid(64, 48, [0, 128, 0]);
+      while (drawing) await source.write(frame);
+    })();
+    const viewerRoom = await viewer.join("fir", { receive: { audio: false, video: true } });
+    const member = await waitFor<RemoteMember>((resolve) => viewerRoom.on("track", (m) => resolve(m)));
+    const transceiver = member.pc.getTransceivers().find((t) => t.kind === "video")!;
+    await until(() => transceiver.receiver.track?.ssrc !== undefined && source.stats.frames > 5, 10_000, "media");
+    const before = { requests: source.stats.keyframeRequests, keyframes: source.stats.keyframes };
+    // RFC 5104 §4.3.1: V=2, FMT=4, PT=206 (PSFB), length 4 words; sender SSRC; media SSRC 0; FCI: SSRC, seq nr, 0.
+    const fir = Buffer.alloc(20);
+    fir.writeUInt8(0x80 | 4, 0);
+    fir.writeUInt8(206, 1);
+    fir.writeUInt16BE(4, 2);
+    fir.writeUInt32BE(0x1234, 4);
+    fir.writeUInt32BE(0, 8);
+    fir.writeUInt32BE(transceiver.receiver.track!.ssrc!, 12);
+    fir.writeUInt8(1, 16);
+    await transceiver.receiver.dtlsTransport.sendRtcp([{ serialize: () => fir } as never]);
+    await until(() => source.stats.keyframeRequests > before.requests, 5000, "the FIR at the source");
+    await until(() => source.stats.keyframes > before.keyframes, 5000, "a keyframe after the FIR");
+    drawing = false;
+    await drawLoop;
   });
 });
