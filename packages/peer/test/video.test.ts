@@ -11,6 +11,7 @@ import {
   VideoStream,
 } from "../src/index.js";
 import { parseColorSpace } from "../src/media/color-space.js";
+import { terminateCodecThreads } from "../src/media/video-codec.js";
 import { Vp8Packetizer } from "../src/media/vp8-packetizer.js";
 import { loopbackPeer, signalServer, until, waitFor } from "./helpers/room-fixture.js";
 
@@ -176,6 +177,35 @@ describe("VideoSource → VideoStream", () => {
     expect(() => new VideoStream(new MediaStreamTrack({ kind: "audio" }))).toThrow(/decodes VP8 video tracks/);
     source.close();
     await expect(source.write(solid(4, 4, [0, 0, 0]))).rejects.toMatchObject({ code: "CLOSED" });
+  });
+});
+
+describe("codec threads that die", () => {
+  it("a stream and a source open new codecs and go on from the next keyframe", async () => {
+    const source = new VideoSource({ maxFps: 60 });
+    open.push(source);
+    const track = vp8Track();
+    source.track.onReceiveRtp.subscribe((rtp) => track.onReceiveRtp.execute(rtp));
+    // The stream's keyframe requests go straight to the source, as a PLI over the network would.
+    const stream = new VideoStream(track, { maxFps: 60, member: { requestKeyframe: () => source.requestKeyframe() } });
+    open.push(stream);
+    const frames: DecodedFrame[] = [];
+    void (async () => {
+      for await (const f of stream) frames.push(f);
+    })();
+    await source.write(solid(64, 48, [200, 0, 0]));
+    await until(() => frames.length === 1, 5000, "a frame before");
+    await terminateCodecThreads();
+    // The write in flight when the thread died fails; the next ones go to a new encoder, starting with a keyframe.
+    await source
+      .write(solid(64, 48, [0, 0, 200]))
+      .catch((err: PeerError) => expect(err.message).toMatch(/VP8 encoding failed/));
+    // A source keeps drawing; the stream's next keyframe request (they are spaced 300 ms apart) brings the picture.
+    for (let i = 0; i < 120 && frames.length < 2; i++) await source.write(solid(64, 48, [0, 0, 200]));
+    expect(frames.length).toBeGreaterThanOrEqual(2);
+    const [r, , b] = average(frames.at(-1)!);
+    expect(b).toBeGreaterThan(150);
+    expect(r).toBeLessThan(50);
   });
 });
 

@@ -119,10 +119,20 @@ export class VideoCodec {
     });
   }
 
+  /** False once its thread has died (a crash, an out-of-memory abort): open a new codec to go on. */
+  get alive(): boolean {
+    return pool.includes(this.host);
+  }
+
   close(): void {
     if (this.closed) return;
     void this.send({ type: "close" });
     this.closed = true;
     this.host.codecs--;
   }
+}
+
+/** Ends every codec thread now (their codecs fail from here on). For tests of recovery, and for embedders. */
+export async function terminateCodecThreads(): Promise<void> {
+  await Promise.all(pool.map((entry) => entry.worker.terminate()));
 }

@@ -38,7 +38,7 @@ export class VideoSource {
   readonly maxFps: number;
   readonly keyframeIntervalMs: number;
   readonly stats: VideoSourceStats = { frames: 0, keyframes: 0, keyframeRequests: 0, bytes: 0 };
-  private readonly codec = VideoCodec.open("encoder");
+  private codec = VideoCodec.open("encoder");
   private readonly packetizer = new Vp8Packetizer();
   private readonly stopRequests: () => void;
   private readonly clockStart = performance.now();
@@ -117,7 +117,15 @@ export class VideoSource {
       },
       [frame.data.buffer as ArrayBuffer],
     );
-    if (!reply.ok) throw new PeerError("INVALID_ARGUMENT", `VP8 encoding failed: ${reply.error}`);
+    if (!reply.ok) {
+      if (!codec.alive && !this.closed) {
+        // Its thread died: the next write opens a new encoder, which starts with a keyframe.
+        this.codec = VideoCodec.open("encoder");
+        this.codec.catch(() => undefined);
+        this.keyframeWanted = true;
+      }
+      throw new PeerError("INVALID_ARGUMENT", `VP8 encoding failed: ${reply.error}`);
+    }
     if (this.closed) return;
     for (const packet of reply.packets ?? []) {
       if (packet.keyframe) {

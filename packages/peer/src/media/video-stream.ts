@@ -211,6 +211,9 @@ export class VideoStream implements AsyncIterable<DecodedFrame> {
     if (this.closed) return;
     if (!reply.ok) {
       this.stats.decodeErrors++;
+      const codec = await this.codec!;
+      // Its thread died: a new decoder (on a new thread) starts again from the next keyframe.
+      if (!codec.alive && !this.closed) this.codec = VideoCodec.open("decoder");
       this.needKeyframe();
       return;
     }
