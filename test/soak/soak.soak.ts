@@ -88,7 +88,7 @@ describe("soak", () => {
         await startProgram({
           name: `soak bot ${i}`,
           command: process.execPath,
-          args: [bot, url, `bot-${i}`, ...(i === 0 ? [recordings] : [])],
+          args: ["--expose-gc", bot, url, `bot-${i}`, ...(i === 0 ? [recordings] : [])],
           readyLine: /soak bot .* in room "soak"/,
           env: { SOAK_STATS_MS: "10000", SOAK_ICE_RESTART_MS: ICE_RESTART_MS },
         }),
