@@ -107,3 +107,55 @@ it("moves a live call to the next TURN server when its server dies: data flows a
     await second.close();
   }
 });
+
+it("reports CONNECTION_FAILED once when its only TURN server is gone, keeps trying, and comes back with the server", async () => {
+  const secret = "outage-secret";
+  const start = (port: number) =>
+    createTurnServer({
+      listeningIps: ["127.0.0.1"],
+      listeningPort: port,
+      authSecrets: [secret],
+      peerPolicy: { allowLoopback: true },
+    }).listen();
+  let server = await start(0);
+  const port = server.addresses.find((a) => a.transport === "udp")!.port;
+  const outage = createSignalServer({ turn: { secret, urls: [`turn:127.0.0.1:${port}?transport=udp`] } });
+  try {
+    const outageUrl = `ws://127.0.0.1:${await outage.listen(0)}`;
+    const options: PeerOptions = { iceTransportPolicy: "relay", connectTimeoutMs: 2000, maxRestarts: 2 };
+    const a = await Peer.connect(outageUrl, options);
+    const b = await Peer.connect(outageUrl, options);
+    peers.push(a, b);
+    const ra = await a.join("outage", { receive: { audio: false, video: false } });
+    await ra.openChannel("tick");
+    const rb = await b.join("outage", { receive: { audio: false, video: false } });
+    const errors: string[] = [];
+    for (const room of [ra, rb]) room.on("error", (err) => errors.push(`${err.code}: ${err.message}`));
+    const arrivals: number[] = [];
+    rb.on("message", () => arrivals.push(Date.now()));
+    await expect.poll(() => [...ra.members.values()][0]?.channel("tick")?.readyState, { timeout: 30_000 }).toBe("open");
+    const ticker = setInterval(() => void ra.send("tick", "t").catch(() => {}), 50);
+    try {
+      await expect.poll(() => arrivals.length, { timeout: 10_000 }).toBeGreaterThan(10);
+      await server.close();
+      // Two quick restarts fail (2 s each): the outage is reported, once per end at most.
+      await expect.poll(() => errors.length, { timeout: 30_000, interval: 250 }).toBeGreaterThan(0);
+      await new Promise((r) => setTimeout(r, 6000));
+      expect(errors.every((e) => e.startsWith("CONNECTION_FAILED"))).toBe(true);
+      expect(errors.length).toBeLessThanOrEqual(2);
+      // The server comes back on its port; a later restart (every 5, 10, 20 … s) finds it without help.
+      const backAt = Date.now();
+      server = await start(port);
+      await expect.poll(() => arrivals.at(-1)! > backAt, { timeout: 60_000, interval: 250 }).toBe(true);
+      console.log(
+        `TURN outage: data flowed again ${arrivals.find((t) => t > backAt)! - backAt} ms after the server came back`,
+      );
+      expect(errors.length).toBeLessThanOrEqual(2);
+    } finally {
+      clearInterval(ticker);
+    }
+  } finally {
+    await outage.close();
+    await server.close();
+  }
+});

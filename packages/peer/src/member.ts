@@ -40,13 +40,16 @@ export interface MemberConfig {
    * Default 10 s.
    */
   connectTimeoutMs: number;
-  /** ICE restarts (plan switches included) before giving up with CONNECTION_FAILED. Default 4. */
+  /** Quick ICE restarts (plan switches included) before CONNECTION_FAILED is reported and restarts slow down. */
   maxRestarts: number;
   send: (message: Outgoing) => void;
 }
 
 /** How much longer the polite end waits before restarting ICE itself, for the impolite end's lead to arrive. */
 const FOLLOWER_GRACE_MS = 500;
+/** After maxRestarts quick restarts, the next comes after this, then twice as long each time up to the maximum. */
+const SLOW_RESTART_MS = 5_000;
+const MAX_SLOW_RESTART_MS = 60_000;
 
 const isPlanned = (payload: unknown): payload is { plan: number } =>
   typeof payload === "object" &&
@@ -66,6 +69,8 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
   private readonly channels = new Map<string, Channel>();
   private plan = 0;
   private restarts = 0;
+  /** CONNECTION_FAILED was emitted for the current outage (reset when connected again). */
+  private failureReported = false;
   private disconnectTimer: NodeJS.Timeout | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -210,6 +215,7 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
     if (state === "connected") {
       clearTimeout(this.connectTimer);
       this.restarts = 0;
+      this.failureReported = false;
     } else if (state === "failed") {
       this.scheduleRecovery(0);
     } else if (state === "disconnected") {
@@ -240,14 +246,37 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
     }
   }
 
-  /** ICE failed or stayed down: move to the next TURN plan (if any) and restart ICE, up to maxRestarts times. */
+  /**
+   * ICE failed or stayed down: move to the next TURN plan (if any) and restart ICE. The first maxRestarts restarts
+   * come at once; then CONNECTION_FAILED is reported (once per outage) and restarts go on at a widening interval
+   * (SLOW_RESTART_MS…MAX_SLOW_RESTART_MS) for as long as the member stays in the room: a network that comes back
+   * an hour later brings the call back without the bot doing anything.
+   */
   private recover(): void {
     if (this.closed) return;
     if (this.restarts >= this.config.maxRestarts) {
-      this.fail("CONNECTION_FAILED", `connection to ${this.id} failed after ${this.restarts} ICE restarts`);
+      if (!this.failureReported) {
+        this.failureReported = true;
+        this.fail(
+          "CONNECTION_FAILED",
+          `connection to ${this.id} failed after ${this.restarts} ICE restarts; retrying while the member stays`,
+        );
+      }
+      const slow = this.restarts - this.config.maxRestarts;
+      clearTimeout(this.disconnectTimer);
+      this.disconnectTimer = setTimeout(
+        () => this.restartNow(),
+        Math.min(MAX_SLOW_RESTART_MS, SLOW_RESTART_MS * 2 ** slow),
+      );
+      this.restarts++;
       return;
     }
     this.restarts++;
+    this.restartNow();
+  }
+
+  private restartNow(): void {
+    if (this.closed) return;
     this.armConnectTimer();
     if (this.config.plans.length > 1) {
       this.plan = (this.plan + 1) % this.config.plans.length;

@@ -23,7 +23,10 @@ export interface PeerOptions {
   restartAfterMs?: number;
   /** A connection not up this long after starting or restarting counts as failed. Default 10 s. */
   connectTimeoutMs?: number;
-  /** ICE restarts per failure before giving up. Default 4. */
+  /**
+   * Quick ICE restarts per outage before CONNECTION_FAILED is reported; restarts then continue every 5, 10, 20 … 60 s
+   * while the member stays in the room. Default 4.
+   */
   maxRestarts?: number;
   /**
    * With more than one TURN URL, how long to spend asking each (in parallel, one Allocate, deleted at once) which

@@ -87,6 +87,32 @@ describe("AudioStream", () => {
     expect(stats).toMatchObject({ latePackets: 2, lostMs: 0 });
   });
 
+  it("on close, decodes what it held waiting for a missing packet, the missing one as marked silence", async () => {
+    const all = packets(sine(440, 0.2), 1);
+    // Packet 5 never comes; 6–9 wait in the reorder window when the stream is closed.
+    const { frames, stats } = await decode([...all.slice(0, 5), ...all.slice(6)]);
+    expect(frames).toHaveLength(10);
+    expect(frames.map((f) => f.lost)).toEqual([false, false, false, false, false, true, false, false, false, false]);
+    expect(stats.packets).toBe(9);
+  });
+
+  it("follows a sender that restarts its sequence and clock (RFC 3550 A.1): nothing counted late, nothing filled", async () => {
+    const before = packets(sine(440, 0.2), 1, 30_000, 1_000_000);
+    const after = packets(sine(440, 0.2), 1, 5_000, 77_000);
+    const { frames, stats } = await decode([...before, ...after]);
+    expect(frames).toHaveLength(20);
+    expect(stats).toMatchObject({ latePackets: 0, lostMs: 0, discontinuities: 1, packets: 20 });
+    expect(frames[10]!.discontinuity).toBe(true);
+    // The same from a new SSRC with sequence numbers that happen to follow on.
+    const renamed = packets(sine(440, 0.2), 1, 30_010, 9_999).map((p) => {
+      p.header.ssrc = 2;
+      return p;
+    });
+    const next = await decode([...before, ...renamed]);
+    expect(next.frames).toHaveLength(20);
+    expect(next.stats.discontinuities).toBe(1);
+  });
+
   it("runs across sequence-number and timestamp wrap-around without a gap", async () => {
     const { frames, stats } = await decode(packets(sine(440, 0.4), 1, 65_530, 0xffff_ffff - 960 * 3));
     expect(frames).toHaveLength(20);

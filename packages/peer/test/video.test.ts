@@ -167,7 +167,10 @@ describe("VideoSource → VideoStream", () => {
       [{ format: "rgba", width: 4, height: 4, data: [1, 2, 3] }, /must be a Uint8Array/],
     ];
     for (const [frame, message] of bad) {
-      expect(() => source.write(frame as VideoFrame)).toThrow(message);
+      await expect(source.write(frame as VideoFrame)).rejects.toMatchObject({
+        code: "INVALID_ARGUMENT",
+        message: expect.stringMatching(message),
+      });
     }
     expect(source.stats.frames).toBe(0);
     expect(() => new VideoSource({ bitrate: 10 })).toThrow(/bitrate must be an integer from 50000/);

@@ -53,6 +53,9 @@ export interface AudioStreamStats {
 /** Packets held while waiting for a missing one, and for how long, before it is taken as lost. */
 const REORDER_PACKETS = 4;
 const REORDER_MS = 60;
+/** RFC 3550 A.1: a packet this far behind, or this far ahead, means the sequence restarted, not that packets moved. */
+const MAX_MISORDER = 100;
+const MAX_DROPOUT = 3000;
 
 interface Held {
   timestamp: number;
@@ -96,6 +99,10 @@ export class AudioStream implements AsyncIterable<AudioFrame> {
   private pendingLost = false;
   private pendingDiscontinuity = false;
   private position = 0;
+  private closed = false;
+  private ssrc: number | undefined;
+  /** The next decoded packet starts timing afresh (a new or restarted source): a discontinuity, nothing filled. */
+  private restartTiming = false;
 
   constructor(track: MediaStreamTrack, options: AudioStreamOptions = {}) {
     if (typeof options !== "object" || options === null) {
@@ -136,15 +143,19 @@ export class AudioStream implements AsyncIterable<AudioFrame> {
     );
   }
 
-  /** Stops decoding; the last partial frame is padded out, then the iterator ends. */
+  /** Stops decoding: what is held for reordering is decoded, the last partial frame padded out; the iterator ends. */
   close(): void {
-    if (this.queue.closed) return;
+    if (this.closed) return;
+    this.closed = true;
     this.unsubscribe();
+    if (!this.queue.closed) {
+      this.drain(true);
+      if (this.pending.length > 0 && this.decoder) {
+        this.append(new Int16Array(this.frameSamples() * this.decoder.channels - this.pending.length), false);
+      }
+    }
     clearTimeout(this.holdTimer);
     this.held.clear();
-    if (this.pending.length > 0 && this.decoder) {
-      this.append(new Int16Array(this.frameSamples() * this.decoder.channels - this.pending.length), false);
-    }
     this.queue.end();
   }
 
@@ -153,13 +164,26 @@ export class AudioStream implements AsyncIterable<AudioFrame> {
   }
 
   private onRtp(rtp: RtpPacket): void {
-    if (this.queue.closed) {
+    if (this.closed || this.queue.closed) {
+      // The consumer left its loop (which ends the queue): stop decoding for no one.
       this.close();
       return;
     }
     const seq = rtp.header.sequenceNumber;
-    if (this.expectedSeq === undefined) this.expectedSeq = seq;
-    const ahead = seqDiff(seq, this.expectedSeq);
+    if (this.expectedSeq === undefined) {
+      this.expectedSeq = seq;
+      this.ssrc = rtp.header.ssrc;
+    }
+    let ahead = seqDiff(seq, this.expectedSeq);
+    if (rtp.header.ssrc !== this.ssrc || ahead < -MAX_MISORDER || ahead > MAX_DROPOUT) {
+      // A new source, or a sender that restarted its sequence: not loss, not lateness. What is held is played out,
+      // then order and timing start again from this packet (else every packet would count as late for minutes).
+      this.drain(true);
+      this.ssrc = rtp.header.ssrc;
+      this.expectedSeq = seq;
+      this.restartTiming = true;
+      ahead = 0;
+    }
     if (ahead < 0 || this.held.has(seq)) {
       this.stats.latePackets++;
       return;
@@ -202,7 +226,8 @@ export class AudioStream implements AsyncIterable<AudioFrame> {
       this.nextTimestamp = packet.timestamp;
     }
     const gap = (packet.timestamp - this.nextTimestamp) | 0;
-    if (gap < -this.maxGap48 || gap > this.maxGap48) {
+    if (this.restartTiming || gap < -this.maxGap48 || gap > this.maxGap48) {
+      this.restartTiming = false;
       // The sender's clock jumped (it restarted, or was away longer than we fill): start again from here.
       this.stats.discontinuities++;
       this.pendingDiscontinuity = true;

@@ -74,7 +74,11 @@ export class VideoSource {
    */
   write(frame: VideoFrame): Promise<void> {
     if (this.closed) return Promise.reject(new PeerError("CLOSED", "the video source is closed"));
-    checkFrame(frame);
+    try {
+      checkFrame(frame);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     // A copy taken now: the caller may draw the next picture into the same buffer once write() returns.
     const data = new Uint8Array(frame.data);
     const next = this.writing.then(() => this.send({ ...frame, data }));
