@@ -39,6 +39,10 @@ room.on("error", fail("room error"));
 peer.on("error", fail("peer error"));
 recorder?.on("error", fail("recorder error"));
 recorder?.on("finalized", (file) => console.log(`finalized ${file.path}`));
+// For diagnosis: every connection-state change with the time, so an error line can be read against its history.
+room.on("connection-state", (member, state) =>
+  console.log(`${name}: ${new Date().toISOString()} ${member.id} ${state}`),
+);
 peer.on("resumed", () => counts.resumed++);
 peer.on("session-replaced", () => counts.replaced++);
 room.on("message", (_member, channel) => {
@@ -73,6 +77,7 @@ function stats() {
     at: Date.now(),
     rss: memory.rss,
     heap: memory.heapUsed,
+    heapTotal: memory.heapTotal,
     // Buffers and ArrayBuffers live outside the JS heap: RTP, SRTP and recorder buffers show up here, not in `heap`.
     external: memory.external,
     arrayBuffers: memory.arrayBuffers,

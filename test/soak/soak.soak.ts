@@ -73,6 +73,13 @@ function latest(program: RunningProgram): Sample | undefined {
   return last ? (JSON.parse(last) as { stats: Sample }).stats : undefined;
 }
 
+/** RSS and heap growth per hour from `mid` to `end`, in MiB. */
+function secondHalf(mid: Sample | undefined, end: Sample, hours: number): string {
+  if (!mid) return "-";
+  const rate = (k: "rss" | "heap") => ((end[k] - mid[k]) / 2 ** 20 / hours).toFixed(1);
+  return `${rate("rss")}/h, ${rate("heap")}/h`;
+}
+
 const server = createSignalServer({ messagesPerSecond: 200 });
 afterAll(() => server.close());
 
@@ -114,7 +121,12 @@ describe("soak", () => {
     const started = Date.now();
     const endAt = started + MINUTES * 60_000 - WARMUP_MS;
     let reported = 0;
+    // Growth is also measured over the second half alone: V8 grows its young generation and code space in steps for
+    // the first quarter hour or so (bounded), which a start-to-end rate would count as growth.
+    let midBots: Array<Sample | undefined> | undefined;
+    const midAt = started + (endAt - started) / 2;
     while (Date.now() < endAt) {
+      if (!midBots && Date.now() >= midAt) midBots = bots.map(latest);
       await new Promise((r) => setTimeout(r, Math.min(60_000, endAt - Date.now())));
       const now = bots.map(latest);
       const errors = bots.flatMap((b) =>
@@ -150,14 +162,15 @@ describe("soak", () => {
       ),
     );
     const rows: string[] = [
-      "process | rss MiB start→end (per hour) | heap MiB | external MiB | fds | handles | errors",
+      "process | rss MiB start→end (per hour) | heap MiB | external MiB | fds | handles | errors | second half per hour: rss, heap",
     ];
+    const halfHours = hours / 2;
     const mib = (n: number) => (n / 2 ** 20).toFixed(1);
     endBots.forEach((end, i) => {
       const start = startBots[i]!;
       const perHour = (k: "rss" | "heap" | "external" | "fds" | "handles") => ((end![k] - start[k]) / hours).toFixed(1);
       rows.push(
-        `${end!.name} | ${mib(start.rss)}→${mib(end!.rss)} (${(Number(perHour("rss")) / 2 ** 20).toFixed(1)}/h) | ${mib(start.heap)}→${mib(end!.heap)} (${(Number(perHour("heap")) / 2 ** 20).toFixed(1)}/h) | ${mib(start.external)}→${mib(end!.external)} (${(Number(perHour("external")) / 2 ** 20).toFixed(1)}/h) | ${start.fds}→${end!.fds} | ${start.handles}→${end!.handles} | ${end!.errors}`,
+        `${end!.name} | ${mib(start.rss)}→${mib(end!.rss)} (${(Number(perHour("rss")) / 2 ** 20).toFixed(1)}/h) | ${mib(start.heap)}→${mib(end!.heap)} (${(Number(perHour("heap")) / 2 ** 20).toFixed(1)}/h) | ${mib(start.external)}→${mib(end!.external)} (${(Number(perHour("external")) / 2 ** 20).toFixed(1)}/h) | ${start.fds}→${end!.fds} | ${start.handles}→${end!.handles} | ${end!.errors} | ${secondHalf(midBots?.[i], end!, halfHours)}`,
       );
     });
     endPages.forEach((end, i) => {
@@ -170,6 +183,20 @@ describe("soak", () => {
         .output()
         .match(/finalized (\S+)/g)
         ?.map((l) => l.slice("finalized ".length)) ?? [];
+    // Each error with the connection states of its bot around it (the two minutes before).
+    for (const b of bots) {
+      const lines = b.output().split("\n");
+      lines.forEach((line, i) => {
+        if (/^bot-\d+: (room error|peer error)/.test(line)) {
+          console.log(
+            `${line}\n  before it:\n  ${lines
+              .slice(Math.max(0, i - 12), i)
+              .filter((l) => / (connected|connecting|disconnected|failed|new|closed)$/.test(l))
+              .join("\n  ")}`,
+          );
+        }
+      });
+    }
     const errorLines = bots.flatMap((b) =>
       b
         .output()
