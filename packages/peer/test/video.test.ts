@@ -225,7 +225,8 @@ describe("VideoStream and hostile input", () => {
       track.onReceiveRtp.execute(rtp);
     };
     const send = (frame: Uint8Array) => {
-      for (const rtp of packetizer.packetize(frame, (ts += 3000))) deliver(rtp);
+      ts += 3000;
+      for (const rtp of packetizer.packetize(frame, ts)) deliver(rtp);
     };
     // A VP8 keyframe header (RFC 6386 §9.1) stating 16000×16000, then bytes no decoder can use.
     const bomb = new Uint8Array(64);
