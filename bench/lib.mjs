@@ -170,3 +170,20 @@ export function lines(child) {
       }),
   };
 }
+
+/** ffmpeg's own CPU time (its -benchmark utime + stime, one thread) for `args`, in seconds. */
+export function ffmpegCpu(args) {
+  const out = spawnSync("ffmpeg", ["-hide_banner", "-benchmark", "-threads", "1", ...args], { encoding: "utf8" });
+  const m = /utime=([\d.]+)s stime=([\d.]+)s/.exec(out.stderr);
+  if (out.status !== 0 || !m) throw new Error(`ffmpeg failed: ${out.stderr.slice(-500)}`);
+  return Number(m[1]) + Number(m[2]);
+}
+
+/** CPU seconds (user + system, every thread of this process) and wall seconds that `run` took. */
+export async function cpuSeconds(run) {
+  const before = process.cpuUsage();
+  const t0 = performance.now();
+  await run();
+  const used = process.cpuUsage(before);
+  return { cpu: (used.user + used.system) / 1e6, wall: (performance.now() - t0) / 1000 };
+}

@@ -2,13 +2,13 @@
 // Opus decodes and encodes per core: Parley's AudioStream (RTP → order → libopus → 20 ms frames) and AudioSource (PCM
 // → libopus → RTP, paced by its clock), many at once in real time in one process, against ffmpeg doing the same
 // decode and encode (libopus, one thread) in the same run. Streams per core = streams ÷ the share of a core used.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AudioSource, AudioStream } from "@parley/peer";
 import { MediaStreamTrack, RtpHeader, RtpPacket } from "@parley/werift";
-import { report } from "./lib.mjs";
+import { cpuSeconds, ffmpegCpu, report } from "./lib.mjs";
 
 const SECONDS = 5;
 const STREAMS = Number(process.env.OPUS_STREAMS ?? 100);
@@ -31,21 +31,10 @@ function music(seconds) {
   return pcm;
 }
 
-/** Share of one core this process used while `run` ran (user + system over wall time). */
+/** Share of one core this process used while `run` ran (CPU time over wall time). */
 async function coreShare(run) {
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  await run();
-  const cpu = process.cpuUsage(cpu0);
-  return (cpu.user + cpu.system) / 1000 / (performance.now() - t0);
-}
-
-/** ffmpeg's own CPU time (-benchmark's utime + stime) for `args`, in seconds. */
-function ffmpegCpu(args) {
-  const out = spawnSync("ffmpeg", ["-hide_banner", "-benchmark", "-threads", "1", ...args], { encoding: "utf8" });
-  const m = /utime=([\d.]+)s stime=([\d.]+)s/.exec(out.stderr);
-  if (out.status !== 0 || !m) throw new Error(`ffmpeg failed: ${out.stderr.slice(-500)}`);
-  return Number(m[1]) + Number(m[2]);
+  const { cpu, wall } = await cpuSeconds(run);
+  return cpu / wall;
 }
 
 const pcm = music(SECONDS);
@@ -109,53 +98,14 @@ for (const s of sources) s.close();
 
 // ffmpeg: the same decode and encode, timed by its own -benchmark (CPU seconds for SECONDS of audio).
 const ogg = join(dir, "music.ogg");
-execFileSync("ffmpeg", [
-  "-v",
-  "error",
-  "-f",
-  "s16le",
-  "-ar",
-  "48000",
-  "-ac",
-  "2",
-  "-i",
-  raw,
-  "-c:a",
-  "libopus",
-  "-b:a",
-  "64k",
-  "-frame_duration",
-  "20",
-  "-application",
-  "audio",
-  ogg,
-]);
+// The same raw PCM and the same encoder settings as AudioSource above (stereo, 64 kb/s, 20 ms, "audio").
+const rawIn = ["-f", "s16le", "-ar", "48000", "-ac", "2", "-i", raw];
+const opusOut = ["-c:a", "libopus", "-b:a", "64k", "-frame_duration", "20", "-application", "audio"];
+execFileSync("ffmpeg", ["-v", "error", ...rawIn, ...opusOut, ogg]);
 const loops = 20;
-const ffDecode = ffmpegCpu(["-stream_loop", String(loops - 1), "-i", ogg, "-f", "s16le", "-y", "/dev/null"]) / loops;
-const ffEncode =
-  ffmpegCpu([
-    "-stream_loop",
-    String(loops - 1),
-    "-f",
-    "s16le",
-    "-ar",
-    "48000",
-    "-ac",
-    "2",
-    "-i",
-    raw,
-    "-c:a",
-    "libopus",
-    "-b:a",
-    "64k",
-    "-frame_duration",
-    "20",
-    "-application",
-    "audio",
-    "-f",
-    "null",
-    "-",
-  ]) / loops;
+const loop = ["-stream_loop", String(loops - 1)];
+const ffDecode = ffmpegCpu([...loop, "-i", ogg, "-f", "s16le", "-y", "/dev/null"]) / loops;
+const ffEncode = ffmpegCpu([...loop, ...rawIn, ...opusOut, "-f", "null", "-"]) / loops;
 rmSync(dir, { recursive: true, force: true });
 
 const perCore = (share) => Math.round(STREAMS / share);

@@ -2,11 +2,11 @@
 // 640×480 VP8 encode and decode frames per second per core: Parley's codec thread (libvpx in WebAssembly, as
 // VideoSource and VideoStream use it) against ffmpeg's native libvpx on one thread, on the same frames in the same
 // run. Per core = frames ÷ CPU seconds (all threads of the process; ffmpeg's own -benchmark times).
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { report } from "./lib.mjs";
+import { cpuSeconds, ffmpegCpu, report } from "./lib.mjs";
 
 const { VideoCodec } = await import("../packages/peer/dist/media/video-codec.js");
 
@@ -14,23 +14,6 @@ const W = 640;
 const H = 480;
 const FRAMES = 300;
 const FRAME_BYTES = (W * H * 3) / 2;
-const ffmpegArgs = ["-hide_banner", "-benchmark", "-threads", "1"];
-
-function ffmpegCpu(args) {
-  const out = spawnSync("ffmpeg", [...ffmpegArgs, ...args], { encoding: "utf8" });
-  const m = /utime=([\d.]+)s stime=([\d.]+)s/.exec(out.stderr);
-  if (out.status !== 0 || !m) throw new Error(`ffmpeg failed: ${out.stderr.slice(-500)}`);
-  return Number(m[1]) + Number(m[2]);
-}
-
-async function cpuSeconds(run) {
-  const before = process.cpuUsage();
-  const t0 = performance.now();
-  await run();
-  const used = process.cpuUsage(before);
-  return { cpu: (used.user + used.system) / 1e6, wall: (performance.now() - t0) / 1000 };
-}
-
 // The same moving test picture for both: ffmpeg's testsrc2 as raw I420.
 const dir = mkdtempSync(join(tmpdir(), "parley-vp8-bench-"));
 const raw = join(dir, "in.yuv");

@@ -2,22 +2,13 @@
 // plays a WebAudio oscillator and the bot finds its frequency in the PCM it decodes; the bot speaks a tone and the
 // page's AnalyserNode finds it. The page sends a canvas of one colour and the bot's RGBA frames average to it; the bot
 // draws a colour and the page reads it back from a <video> through a canvas.
-import {
-  type AudioFrame,
-  AudioSource,
-  AudioStream,
-  type DecodedFrame,
-  Peer,
-  type VideoFrame,
-  VideoSource,
-  VideoStream,
-} from "@parley/peer";
+import { type DecodedFrame, Peer, type VideoFrame, VideoSource, VideoStream } from "@parley/peer";
 import { createSignalServer, type SignalServer } from "@parley/signal";
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium, openStartPage, roomPageAssets, servePage } from "../helpers/chromium.js";
 import { hasTool } from "../helpers/require-tool.js";
-import { firstChannel, joinSamples, peak, rms, sine } from "../helpers/tone.js";
+import { toneBot } from "../helpers/tone-bot.js";
 
 const PAGE = `<!doctype html><meta charset="utf-8"><script type="module">
 import { joinRoom } from "/parley-browser.js";
@@ -128,37 +119,17 @@ describe.skipIf(!hasTool("chromium"))("decoded media between a Parley bot and Ch
     const bot = await Peer.connect(signalUrl);
     bots.push(bot);
     const room = await bot.join("tones", { receive: { audio: true, video: false } });
-    const source = new AudioSource();
-    room.addTrack(source.track);
-    let speaking = true;
-    const tone = sine(1000, 1);
-    const speaker = (async () => {
-      while (speaking) await source.write(tone);
-    })();
-    const frames: AudioFrame[] = [];
-    const streams: AudioStream[] = [];
-    room.on("track", (_m, track) => {
-      if (track.kind !== "audio") return;
-      const stream = new AudioStream(track);
-      streams.push(stream);
-      void (async () => {
-        for await (const f of stream) frames.push(f);
-      })();
-    });
+    const tones = toneBot(room, 1000);
 
     page = await openStartPage(pageUrl, await launchChromium(["--autoplay-policy=no-user-gesture-required"]));
     await page.evaluate(([u, r]) => (window as unknown as PageApi).start(u!, r!, 440, "#000"), [signalUrl, "tones"]);
 
     // The bot: a second of loud audio, then its spectrum.
-    await expect
-      .poll(() => frames.filter((f) => rms(firstChannel(f.data, f.channels)) > 0.05).length, { timeout: 20_000 })
-      .toBeGreaterThan(60);
-    const loud = frames.filter((f) => rms(firstChannel(f.data, f.channels)) > 0.05).slice(-50);
-    const pcm = joinSamples(loud.map((f) => f.data));
-    const heard = peak(firstChannel(pcm, loud[0]!.channels), 48_000);
+    await expect.poll(() => tones.loud().length, { timeout: 20_000 }).toBeGreaterThan(60);
+    const heard = tones.heard();
     console.log(`bot heard ${heard.hz.toFixed(1)} Hz (${(heard.share * 100).toFixed(0)} % of the energy)`);
     expect(Math.abs(heard.hz - 440)).toBeLessThanOrEqual(5);
-    expect(streams[0]!.stats.badPackets).toBe(0);
+    expect(tones.streams[0]!.stats.badPackets).toBe(0);
 
     // The page: its analyser's strongest bin (1.46 Hz wide) at 1 kHz, well above the noise floor.
     await expect
@@ -170,10 +141,7 @@ describe.skipIf(!hasTool("chromium"))("decoded media between a Parley bot and Ch
         { timeout: 20_000 },
       )
       .toBe(true);
-    speaking = false;
-    source.close();
-    await speaker;
-    for (const s of streams) s.close();
+    await tones.stop();
   });
 
   it("reads the page's canvas colour from decoded RGBA frames, and the page sees the colour the bot draws", async () => {

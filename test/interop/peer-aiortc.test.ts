@@ -4,13 +4,13 @@
 // "feed a bot from ffmpeg" path, RtpInput). Then decoded audio both ways: aiortc sends a 440 Hz sine, the bot's
 // AudioStream must find it; the bot's AudioSource speaks 1 kHz, aiortc's decoder must find that.
 import { fileURLToPath } from "node:url";
-import { type AudioFrame, AudioSource, AudioStream, Peer, RtpInput } from "@parley/peer";
+import { Peer, RtpInput } from "@parley/peer";
 import { createSignalServer, type SignalServer } from "@parley/signal";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ffmpegRtp } from "../helpers/ffmpeg.js";
 import { startProgram } from "../helpers/programs.js";
 import { hasTool } from "../helpers/require-tool.js";
-import { firstChannel, joinSamples, peak, rms, sine } from "../helpers/tone.js";
+import { toneBot } from "../helpers/tone-bot.js";
 import { paths } from "../helpers/tools.mjs";
 
 const script = fileURLToPath(new URL("aiortc/parley_peer.py", import.meta.url));
@@ -85,23 +85,7 @@ describe.skipIf(!hasTool("aiortc") || !hasTool("ffmpeg"))("a Parley bot and aior
 
   it("hears aiortc's 440 Hz sine in decoded PCM, and aiortc hears the bot's 1 kHz", async () => {
     const room = await bot.join("tones-with-aiortc", { receive: { audio: true, video: false } });
-    const source = new AudioSource();
-    room.addTrack(source.track);
-    let speaking = true;
-    const tone = sine(1000, 1);
-    const speaker = (async () => {
-      while (speaking) await source.write(tone);
-    })();
-    const frames: AudioFrame[] = [];
-    const streams: AudioStream[] = [];
-    room.on("track", (_m, track) => {
-      if (track.kind !== "audio") return;
-      const stream = new AudioStream(track, { sampleRate: 16_000, channels: 1 });
-      streams.push(stream);
-      void (async () => {
-        for await (const f of stream) frames.push(f);
-      })();
-    });
+    const tones = toneBot(room, 1000, { sampleRate: 16_000, channels: 1 });
     const py = await startProgram({
       name: "aiortc",
       command: paths.python,
@@ -109,11 +93,8 @@ describe.skipIf(!hasTool("aiortc") || !hasTool("ffmpeg"))("a Parley bot and aior
       readyLine: /"ready"/,
     });
     try {
-      const loud = () => frames.filter((f) => rms(firstChannel(f.data, 1)) > 0.05);
-      await expect.poll(() => loud().length, { timeout: 30_000 }).toBeGreaterThan(60);
-      const last = loud().slice(-50);
-      const pcm = joinSamples(last.map((f) => f.data));
-      const heard = peak(firstChannel(pcm, 1), 16_000);
+      await expect.poll(() => tones.loud().length, { timeout: 30_000 }).toBeGreaterThan(60);
+      const heard = tones.heard();
       console.log(`bot heard aiortc at ${heard.hz.toFixed(1)} Hz`);
       expect(Math.abs(heard.hz - 440)).toBeLessThanOrEqual(5);
 
@@ -130,10 +111,7 @@ describe.skipIf(!hasTool("aiortc") || !hasTool("ffmpeg"))("a Parley bot and aior
       console.log(`aiortc heard the bot at ${loudest.hz.toFixed(1)} Hz (rms ${loudest.rms.toFixed(2)})`);
       expect(Math.abs(loudest.hz - 1000)).toBeLessThanOrEqual(5);
     } finally {
-      speaking = false;
-      source.close();
-      await speaker;
-      for (const s of streams) s.close();
+      await tones.stop();
       await py.stop();
     }
   });

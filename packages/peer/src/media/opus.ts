@@ -1,4 +1,13 @@
-import { Decoder, Encoder } from "@evan/opus";
+import { createRequire } from "node:module";
+import type { Decoder, Encoder } from "@evan/opus";
+
+type Opus = { Decoder: typeof Decoder; Encoder: typeof Encoder };
+let opus: Opus | undefined;
+/** The addon is loaded with the first codec, not with @parley/peer: bots without audio never load it. */
+function libopus(): Opus {
+  opus ??= createRequire(import.meta.url)("@evan/opus") as Opus;
+  return opus;
+}
 
 /** Sample rates libopus encodes from and decodes to (it resamples internally: a real filter, not sample dropping). */
 export const OPUS_RATES = [8000, 12000, 16000, 24000, 48000] as const;
@@ -14,7 +23,7 @@ export class OpusDecoder {
     readonly sampleRate: OpusRate,
     readonly channels: 1 | 2,
   ) {
-    this.decoder = new Decoder({ sample_rate: sampleRate, channels });
+    this.decoder = new (libopus().Decoder)({ sample_rate: sampleRate, channels });
   }
 
   /** Interleaved 16-bit PCM; throws on a packet libopus rejects. */
@@ -29,7 +38,7 @@ export class OpusDecoder {
 export class OpusEncoder {
   private readonly encoder: Encoder;
   constructor(sampleRate: OpusRate, channels: 1 | 2, bitrate: number, application: "voip" | "audio") {
-    this.encoder = new Encoder({ sample_rate: sampleRate, channels, application });
+    this.encoder = new (libopus().Encoder)({ sample_rate: sampleRate, channels, application });
     this.encoder.bitrate = bitrate;
   }
 
