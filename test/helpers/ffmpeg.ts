@@ -4,6 +4,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RunningProgram, startProgram } from "./programs.js";
 
+/**
+ * ffmpeg arguments that decode every frame of `path` and print only errors. The output keeps the file's own time base
+ * (`-enc_time_base -1`, milliseconds for WebM): by default ffmpeg rounds video times to 1/frame rate on the way to the
+ * null muxer, and two frames a camera captured 17 ms apart (30 fps, under load) land on one tick and are reported as
+ * "non monotonically increasing dts" — an artefact of the check, not of the file (checked with a file ffmpeg wrote).
+ */
+export function decodeArgs(path: string): string[] {
+  return ["-v", "error", "-i", path, "-enc_time_base", "-1", "-f", "null", "-"];
+}
+
 /** ffmpeg producing a test picture as VP8 and a tone as Opus, each to a local RTP port, in real time. */
 export function ffmpegRtp(videoPort: number, audioPort: number, size = "320x240"): Promise<RunningProgram> {
   return startProgram({

@@ -11,6 +11,7 @@ import { createSignalServer, type SignalServer } from "@parley/signal";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStartPage, roomPageAssets, servePage } from "../helpers/chromium.js";
+import { decodeArgs } from "../helpers/ffmpeg.js";
 import { startProgram } from "../helpers/programs.js";
 import { hasTool } from "../helpers/require-tool.js";
 
@@ -35,8 +36,7 @@ const probe = (path: string): Probe =>
     }),
   );
 /** ffmpeg decodes every frame; what it prints at -v error are decoding errors. */
-const decodeErrors = (path: string) =>
-  spawnSync("ffmpeg", ["-v", "error", "-i", path, "-f", "null", "-"], { encoding: "utf8" }).stderr.trim();
+const decodeErrors = (path: string) => spawnSync("ffmpeg", decodeArgs(path), { encoding: "utf8" }).stderr.trim();
 /** Duration from decoding (works for files without a duration header too). */
 const decodedSeconds = (path: string) => {
   const out = spawnSync("ffmpeg", ["-i", path, "-f", "null", "-"], { encoding: "utf8" }).stderr;

@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStartPage, servePage } from "../helpers/chromium.js";
+import { decodeArgs } from "../helpers/ffmpeg.js";
 import { startParleyTurn } from "../helpers/parley-turn.js";
 import { freePort } from "../helpers/ports.js";
 import { runProgram, startProgram } from "../helpers/programs.js";
@@ -292,7 +293,7 @@ console.log(JSON.stringify({ frames, loud, video: [first.value.width, first.valu
       execFileSync("ffprobe", ["-v", "error", "-show_streams", "-of", "json", file], { encoding: "utf8" }),
     ).streams.map((s: { codec_type: string }) => s.codec_type);
     expect(streams.sort()).toEqual(["audio", "video"]);
-    const decode = await runProgram("ffmpeg", ["-v", "error", "-i", file, "-f", "null", "-"], { timeoutMs: 60_000 });
+    const decode = await runProgram("ffmpeg", decodeArgs(file), { timeoutMs: 60_000 });
     expect(decode.output.trim()).toBe("");
     expect(decode.code).toBe(0);
 

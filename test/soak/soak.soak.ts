@@ -16,6 +16,7 @@ import type { Page } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
 import { startTcpProxy } from "../../packages/signal/test/helpers/tcp-proxy.js";
 import { launchChromium, openStartPage, roomPageAssets, servePage } from "../helpers/chromium.js";
+import { decodeArgs } from "../helpers/ffmpeg.js";
 import { type RunningProgram, startProgram } from "../helpers/programs.js";
 
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 30);
@@ -207,7 +208,7 @@ describe("soak", () => {
     if (files.length === 0) console.log(`the recording bot printed:\n${bots[0]!.output().slice(-3000)}`);
     const decoded = files.map((file) => {
       try {
-        execFileSync("ffmpeg", ["-v", "error", "-xerror", "-i", file, "-f", "null", "-"], { stdio: "pipe" });
+        execFileSync("ffmpeg", ["-xerror", ...decodeArgs(file)], { stdio: "pipe" });
         return `${file}: ok`;
       } catch (err) {
         return `${file}: ${(err as { stderr?: Buffer }).stderr?.toString().trim().slice(0, 300)}`;

@@ -32,7 +32,7 @@ export interface MemberConfig {
   rtc: RTCPeerConnectionConfig;
   /** ICE server plans (see icePlans); the connection starts on the first. */
   plans: RTCIceServer[][];
-  /** Restart ICE when the connection stays "disconnected" this long. Default 4 s. */
+  /** Restart ICE when the connection stays "disconnected" this long. Default 500 ms (peer.ts). */
   restartAfterMs: number;
   /**
    * Count a connection that is still not up this long after it started (or restarted) as failed. werift never

@@ -44,6 +44,8 @@ export abstract class Session {
       () => void this.end(`the client connection was not up within ${params.connectTimeoutMs} ms`),
       params.connectTimeoutMs,
     );
+    // A connection already up when the session is made has no "connected" event left to clear the timer with.
+    if (connection.pc.connectionState === "connected") clearTimeout(this.connectTimer);
   }
 
   get id(): string {
