@@ -6,7 +6,7 @@
 // Joins room "soak", sends a chat message to the room every second, restarts ICE on every connection every
 // SOAK_ICE_RESTART_MS (default 2 min), records everyone when given a directory, and prints one JSON line of stats
 // every SOAK_STATS_MS (default 10 s): RSS, heap, external memory, open file descriptors, active handles, messages,
-// error events.
+// error events (a member whose chat stops for 10 s counts as one).
 // SIGTERM finalizes the recordings and leaves.
 import { readdirSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -45,9 +45,33 @@ room.on("connection-state", (member, state) =>
 );
 peer.on("resumed", () => counts.resumed++);
 peer.on("session-replaced", () => counts.replaced++);
-room.on("message", (_member, channel) => {
-  if (channel.label === "chat") counts.received++;
+const lastChat = new Map();
+room.on("message", (member, channel) => {
+  if (channel.label !== "chat") return;
+  counts.received++;
+  lastChat.set(member.id, Date.now());
 });
+
+// A member whose chat stops while it stays in the room is a silent failure, worse than an error event: every member
+// sends one message a second. Printed as an error (with what the connection says about itself) once per
+// STALL_AFTER_MS of silence.
+const STALL_AFTER_MS = 10_000;
+const stallCheck = setInterval(() => {
+  const now = Date.now();
+  for (const member of room.members.values()) {
+    if (!lastChat.has(member.id)) lastChat.set(member.id, now); // first seen: its silence counts from now
+    const since = now - lastChat.get(member.id);
+    if (since < STALL_AFTER_MS) continue;
+    lastChat.set(member.id, now);
+    const pc = member.pc;
+    const channel = member.channel("chat");
+    fail("chat stall")(
+      `nothing from ${member.id} for ${(since / 1000).toFixed(0)} s (connection ${pc.connectionState}, ICE ` +
+        `${pc.iceConnectionState}, signalling ${pc.signalingState}, channel ${channel?.readyState} with ` +
+        `${channel?.bufferedAmount} bytes buffered)`,
+    );
+  }
+}, 1000);
 
 const chat = setInterval(() => {
   counts.sent++;
@@ -96,7 +120,7 @@ let stopping = false;
 process.on("SIGTERM", async () => {
   if (stopping) return;
   stopping = true;
-  for (const timer of [chat, restarts, report]) clearInterval(timer);
+  for (const timer of [chat, restarts, report, stallCheck]) clearInterval(timer);
   console.log(JSON.stringify({ stats: stats() }));
   await recorder?.stop(); // each file's "finalized" line is printed above
   await peer.close();

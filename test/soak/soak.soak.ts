@@ -134,7 +134,7 @@ describe("soak", () => {
         b
           .output()
           .split("\n")
-          .filter((l) => /^bot-\d+: \w+ error:|^bot-\d+: send:/.test(l)),
+          .filter((l) => /^bot-\d+: \w+ error:|^bot-\d+: (send|chat stall):/.test(l)),
       );
       for (const line of errors.slice(reported)) console.log(`soak error event: ${line}`);
       reported = errors.length;

@@ -1,0 +1,100 @@
+// Patch 18: an ICE restart must leave both ends sending. werift took new remote credentials for a "renomination" when
+// any media section was inactive (a member that takes no video): it dropped its selected pair and stopped consent
+// without restarting ICE, so everything that end sent was dropped while ICE said "connected" (found by the soak: chat
+// from some members stopped after an ICE restart, and their unacknowledged messages piled up).
+import { type RTCDataChannel, RTCPeerConnection } from "@parley/werift";
+import { afterEach, describe, expect, it } from "vitest";
+
+const LOOPBACK = {
+  iceUseIpv6: false,
+  iceAdditionalHostAddresses: ["127.0.0.1"],
+  iceFilterCandidatePair: (pair: { remoteCandidate: { host: string } }) => pair.remoteCandidate.host === "127.0.0.1",
+} as const;
+
+const open: RTCPeerConnection[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((pc) => pc.close()));
+});
+
+async function offerAnswer(offerer: RTCPeerConnection, answerer: RTCPeerConnection): Promise<void> {
+  await offerer.setLocalDescription(await offerer.createOffer());
+  await answerer.setRemoteDescription(offerer.localDescription!);
+  await answerer.setLocalDescription(await answerer.createAnswer());
+  await offerer.setRemoteDescription(answerer.localDescription!);
+}
+
+const opened = (channel: RTCDataChannel) =>
+  new Promise<void>((resolve) => {
+    if (channel.readyState === "open") resolve();
+    else channel.stateChanged.subscribe((state) => state === "open" && resolve());
+  });
+
+async function chatPair(
+  inactiveVideo: boolean,
+): Promise<[RTCPeerConnection, RTCPeerConnection, RTCDataChannel, RTCDataChannel]> {
+  const a = new RTCPeerConnection(LOOPBACK);
+  const b = new RTCPeerConnection(LOOPBACK);
+  open.push(a, b);
+  // A restart's first candidates can reach the far end before the offer naming their ufrag and are refused there
+  // (real signalling keeps that order); the descriptions carry the candidates too.
+  const trickle = (to: RTCPeerConnection) => (candidate: Parameters<RTCPeerConnection["addIceCandidate"]>[0]) =>
+    void to.addIceCandidate(candidate).catch(() => {});
+  a.onicecandidate = ({ candidate }) => candidate && trickle(b)(candidate);
+  b.onicecandidate = ({ candidate }) => candidate && trickle(a)(candidate);
+  if (inactiveVideo) a.addTransceiver("video", { direction: "inactive" });
+  const atA = a.createDataChannel("chat");
+  const atB = new Promise<RTCDataChannel>((resolve) => {
+    b.onDataChannel.subscribe((channel) => resolve(channel));
+  });
+  await offerAnswer(a, b);
+  const channelB = await atB;
+  await Promise.all([opened(atA), opened(channelB)]);
+  return [a, b, atA, channelB];
+}
+
+/** Sends every 50 ms both ways until each end has received more than five messages. */
+async function bothWaysFlow(atA: RTCDataChannel, atB: RTCDataChannel): Promise<void> {
+  const fromB: string[] = [];
+  const fromA: string[] = [];
+  atA.onmessage = ({ data }) => fromB.push(String(data));
+  atB.onmessage = ({ data }) => fromA.push(String(data));
+  const pump = setInterval(() => {
+    atA.send("a");
+    atB.send("b");
+  }, 50);
+  try {
+    await expect.poll(() => fromA.length, { timeout: 10_000 }).toBeGreaterThan(5);
+    await expect.poll(() => fromB.length, { timeout: 10_000 }).toBeGreaterThan(5);
+  } finally {
+    clearInterval(pump);
+  }
+}
+
+describe("ICE restarts (patch 18)", () => {
+  it("restarts from either end in turn: data flows after each", async () => {
+    const [a, b, atA, atB] = await chatPair(true);
+    for (const [offerer, answerer] of [
+      [a, b],
+      [b, a],
+      [a, b],
+    ] as const) {
+      offerer.restartIce();
+      await offerAnswer(offerer, answerer);
+      await bothWaysFlow(atA, atB);
+    }
+  });
+
+  it("a restart rolled back on one end (glare), then one from the other: both ends still send", async () => {
+    const [a, b, atA, atB] = await chatPair(false);
+    await bothWaysFlow(atA, atB);
+    // b starts a restart whose offer loses a glare and is rolled back (perfect negotiation's polite end)...
+    b.restartIce();
+    await b.setLocalDescription(await b.createOffer());
+    await b.setLocalDescription({ type: "rollback" } as never);
+    // ...then takes a's restart.
+    a.restartIce();
+    await offerAnswer(a, b);
+    await bothWaysFlow(atA, atB);
+    expect([a.connectionState, b.connectionState]).toEqual(["connected", "connected"]);
+  });
+});
