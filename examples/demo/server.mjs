@@ -36,6 +36,8 @@ export async function startDemo(options = {}) {
   const recordings = options.recordings ?? join(process.cwd(), "recordings");
   const log = options.log ?? ((line) => console.log(line));
   await mkdir(recordings, { recursive: true });
+  /** Files the recorder is still writing: not listed for download until finalized. */
+  const recordingNow = new Set();
 
   // TURN with a random REST secret: the signalling server gives each session credentials valid for an hour.
   const secret = (await import("node:crypto")).randomBytes(16).toString("hex");
@@ -66,7 +68,8 @@ export async function startDemo(options = {}) {
     if (path === "/" || path === "/index.html") return send(res, join(here, "public/index.html"));
     if (path === "/parley-browser.js") return send(res, bundle);
     if (path === "/recordings") {
-      const files = (await readdir(recordings)).filter((f) => /\.(webm|ogg)$/.test(f)).sort();
+      // Only finished files: one still being written (or being finalized) would download cut short.
+      const files = (await readdir(recordings)).filter((f) => /\.(webm|ogg)$/.test(f) && !recordingNow.has(f)).sort();
       const list = await Promise.all(
         files.map(async (name) => ({
           name,
@@ -121,8 +124,14 @@ export async function startDemo(options = {}) {
   room.on("connection-state", (m, state) => log(`${m.id.slice(0, 8)}: ${state}`));
   const stopEcho = echoRoom(room, log);
   const recorder = await Recorder.start(room, { dir: recordings, maxDurationMs: 10 * 60 * 1000 });
-  recorder.on("started", (f) => log(`recording ${basename(f.path)}`));
-  recorder.on("finalized", (f) => log(`recording finalized: ${basename(f.path)} (${f.bytes} bytes)`));
+  recorder.on("started", (f) => {
+    recordingNow.add(basename(f.path));
+    log(`recording ${basename(f.path)}`);
+  });
+  recorder.on("finalized", (f) => {
+    recordingNow.delete(basename(f.path));
+    log(`recording finalized: ${basename(f.path)} (${f.bytes} bytes)`);
+  });
   recorder.on("error", (e) => log(`recording error: ${e.message}`));
 
   let closed = false;

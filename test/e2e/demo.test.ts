@@ -1,7 +1,7 @@
 // The README's first command, end to end: the demo's page in headless Chromium with fake devices joins, the bot's
 // echo actually plays, the chat answers, and after leaving a recording is listed, downloads, and passes ffprobe.
 // A screenshot is saved as a test artifact (test-results/demo.png).
-import { execFileSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -84,11 +84,18 @@ describe.skipIf(!hasTool("chromium") || !hasTool("ffmpeg"))("the demo", () => {
     const body = Buffer.from(await (await fetch(href)).arrayBuffer());
     const file = join(mkdtempSync(join(tmpdir(), "parley-dl-")), "download.webm");
     writeFileSync(file, body);
-    const probe = JSON.parse(
-      execFileSync("ffprobe", ["-v", "error", "-show_streams", "-show_format", "-of", "json", file], {
-        encoding: "utf8",
-      }),
-    ) as { streams: Array<{ codec_name: string; width?: number }>; format: { duration: string } };
+    const listed = await page.$$eval("#recordings li", (items) => items.map((li) => li.textContent).join("; "));
+    const probed = spawnSync("ffprobe", ["-v", "error", "-show_streams", "-show_format", "-of", "json", file], {
+      encoding: "utf8",
+    });
+    expect(
+      probed.status,
+      `ffprobe of ${href} (${body.length} bytes; listed: ${listed}): ${probed.stderr}\ndemo log:\n${logs.join("\n")}`,
+    ).toBe(0);
+    const probe = JSON.parse(probed.stdout) as {
+      streams: Array<{ codec_name: string; width?: number }>;
+      format: { duration: string };
+    };
     expect(probe.streams.map((s) => s.codec_name).sort()).toEqual(["opus", "vp8"]);
     expect(probe.streams.find((s) => s.codec_name === "vp8")?.width).toBe(640);
     expect(Number(probe.format.duration)).toBeGreaterThan(2);

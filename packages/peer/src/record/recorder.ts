@@ -62,6 +62,12 @@ interface Writer {
 /** How often a recording whose video has not started asks the sender for a keyframe again. */
 const KEYFRAME_RETRY_MS = 1000;
 const KEYFRAME_RETRIES = 10;
+/**
+ * A WebM file no larger than this holds its header only (a few hundred bytes): the writer has not had its first
+ * keyframe yet. werift's writer subscribes to the tracks only after an await (it unlinks the path first), so the
+ * keyframe asked for as the file opens can pass before it listens; seeing that keyframe go by is not enough.
+ */
+const HEADER_ONLY_BYTES = 1024;
 
 /** One member's recording: its tracks, the current file, rotation. */
 class MemberRecording {
@@ -181,7 +187,7 @@ class MemberRecording {
         ),
       );
       this.writer = recorder;
-      this.requestKeyframeUntilOne(Date.now());
+      this.requestKeyframeUntilOne(Date.now(), path);
     } else if (audio) {
       this.writer = await OggOpusWriter.open(path, audio);
     } else {
@@ -198,19 +204,25 @@ class MemberRecording {
    * The file's video starts at a keyframe: ask for one now, and again every second until one comes. A single request
    * can go unanswered (lost, or throttled by a busy sender), and then the file had no video at all.
    */
-  private requestKeyframeUntilOne(since: number): void {
+  private requestKeyframeUntilOne(since: number, writtenTo?: string): void {
     clearInterval(this.keyframeTimer);
     void this.member.requestKeyframe();
     let asked = 1;
-    this.keyframeTimer = setInterval(() => {
+    const timer = setInterval(async () => {
+      // With a file, "one came" means the file has more than its header (see HEADER_ONLY_BYTES).
+      const came = writtenTo
+        ? ((await stat(writtenTo).catch(() => undefined))?.size ?? 0) > HEADER_ONLY_BYTES
+        : this.lastKeyframeAt >= since;
+      if (this.keyframeTimer !== timer) return;
       // Where frames cannot be watched (no depacketizer for the codec), this stops after KEYFRAME_RETRIES.
-      if (this.stopped || this.lastKeyframeAt >= since || asked >= KEYFRAME_RETRIES) clearInterval(this.keyframeTimer);
+      if (this.stopped || came || asked >= KEYFRAME_RETRIES) clearInterval(timer);
       else {
         asked++;
         void this.member.requestKeyframe();
       }
     }, KEYFRAME_RETRY_MS);
-    this.keyframeTimer.unref();
+    timer.unref();
+    this.keyframeTimer = timer;
   }
 
   private async checkRotation(): Promise<void> {
