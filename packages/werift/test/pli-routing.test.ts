@@ -2,24 +2,15 @@
 // werift's receiver signs its PLI with its transceiver's sender SSRC, which the far end has registered as a receiver;
 // werift routed payload-specific feedback by that SSRC first, so the PLI went to a receiver and was lost: a relay
 // built of werift hops (WHIP in, WHEP out) never got a keyframe. Patch 14 routes it by the media SSRC first.
-import { MediaStreamTrack, RTCPeerConnection, RtpHeader, RtpPacket } from "@parley/werift";
-import { afterEach, describe, expect, it } from "vitest";
+import { MediaStreamTrack, type RTCPeerConnection, RtpHeader, RtpPacket } from "@parley/werift";
+import { describe, expect, it } from "vitest";
+import { loopbackPeers } from "./loopback.js";
 
-const LOOPBACK = {
-  iceUseIpv6: false,
-  iceAdditionalHostAddresses: ["127.0.0.1"],
-  iceFilterCandidatePair: (pair: { remoteCandidate: { host: string } }) => pair.remoteCandidate.host === "127.0.0.1",
-} as const;
-
-const open: RTCPeerConnection[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((pc) => pc.close()));
-});
+const newPeer = loopbackPeers();
 
 async function connectedPair(): Promise<[RTCPeerConnection, RTCPeerConnection]> {
-  const a = new RTCPeerConnection(LOOPBACK);
-  const b = new RTCPeerConnection(LOOPBACK);
-  open.push(a, b);
+  const a = newPeer();
+  const b = newPeer();
   a.onicecandidate = ({ candidate }) => candidate && void b.addIceCandidate(candidate);
   b.onicecandidate = ({ candidate }) => candidate && void a.addIceCandidate(candidate);
   return [a, b];

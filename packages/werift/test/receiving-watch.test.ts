@@ -2,20 +2,14 @@
 // things must not fool it: a stall of this very process (packets wait in the socket while the loop is blocked, and
 // timers run before I/O, so the first tick after a stall saw seconds of "silence"), and media that comes back before
 // the next connectivity check is answered (the path works again; the connection must say so).
-import { MediaStreamTrack, RTCPeerConnection, RtpHeader, RtpPacket } from "@parley/werift";
+import { MediaStreamTrack, type RTCPeerConnection, RtpHeader, RtpPacket } from "@parley/werift";
 import { afterEach, describe, expect, it } from "vitest";
+import { loopbackPeers } from "./loopback.js";
 
-const LOOPBACK = {
-  iceUseIpv6: false,
-  iceAdditionalHostAddresses: ["127.0.0.1"],
-  iceFilterCandidatePair: (pair: { remoteCandidate: { host: string } }) => pair.remoteCandidate.host === "127.0.0.1",
-} as const;
-
-const open: RTCPeerConnection[] = [];
+const newPeer = loopbackPeers();
 const pumps: NodeJS.Timeout[] = [];
-afterEach(async () => {
+afterEach(() => {
   for (const pump of pumps.splice(0)) clearInterval(pump);
-  await Promise.all(open.splice(0).map((pc) => pc.close()));
 });
 
 interface End {
@@ -27,8 +21,7 @@ interface End {
 
 /** Two connected peers, each sending an audio-like RTP packet every 20 ms to the other. */
 async function sendingPair(): Promise<[End, End]> {
-  const ends = [new RTCPeerConnection(LOOPBACK), new RTCPeerConnection(LOOPBACK)] as const;
-  open.push(...ends);
+  const ends = [newPeer(), newPeer()] as const;
   const [a, b] = ends;
   a.onicecandidate = ({ candidate }) => candidate && void b.addIceCandidate(candidate);
   b.onicecandidate = ({ candidate }) => candidate && void a.addIceCandidate(candidate);

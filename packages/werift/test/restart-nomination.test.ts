@@ -2,19 +2,11 @@
 // any media section was inactive (a member that takes no video): it dropped its selected pair and stopped consent
 // without restarting ICE, so everything that end sent was dropped while ICE said "connected" (found by the soak: chat
 // from some members stopped after an ICE restart, and their unacknowledged messages piled up).
-import { type RTCDataChannel, RTCPeerConnection } from "@parley/werift";
-import { afterEach, describe, expect, it } from "vitest";
+import type { RTCDataChannel, RTCPeerConnection } from "@parley/werift";
+import { describe, expect, it } from "vitest";
+import { loopbackPeers } from "./loopback.js";
 
-const LOOPBACK = {
-  iceUseIpv6: false,
-  iceAdditionalHostAddresses: ["127.0.0.1"],
-  iceFilterCandidatePair: (pair: { remoteCandidate: { host: string } }) => pair.remoteCandidate.host === "127.0.0.1",
-} as const;
-
-const open: RTCPeerConnection[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((pc) => pc.close()));
-});
+const newPeer = loopbackPeers();
 
 async function offerAnswer(offerer: RTCPeerConnection, answerer: RTCPeerConnection): Promise<void> {
   await offerer.setLocalDescription(await offerer.createOffer());
@@ -32,9 +24,8 @@ const opened = (channel: RTCDataChannel) =>
 async function chatPair(
   inactiveVideo: boolean,
 ): Promise<[RTCPeerConnection, RTCPeerConnection, RTCDataChannel, RTCDataChannel]> {
-  const a = new RTCPeerConnection(LOOPBACK);
-  const b = new RTCPeerConnection(LOOPBACK);
-  open.push(a, b);
+  const a = newPeer();
+  const b = newPeer();
   // A restart's first candidates can reach the far end before the offer naming their ufrag and are refused there
   // (real signalling keeps that order); the descriptions carry the candidates too.
   const trickle = (to: RTCPeerConnection) => (candidate: Parameters<RTCPeerConnection["addIceCandidate"]>[0]) =>
