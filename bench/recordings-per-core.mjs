@@ -3,7 +3,7 @@
 // stream. Steps K up (BENCH_STEPS, default "16,32,48") with senders in another process; counts the video frames in
 // each file (ffprobe) against those sent. Reports streams per core = K / recorder cores used, at the largest
 // loss-free K. (No reference stack here: the issue sets an absolute goal, ≥ 50 per core.) BENCH_PROF=DIR writes a
-// CPU profile of the recording process there.
+// CPU profile of the recording and the sending process there.
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,6 +14,7 @@ import { cpuMicros, lines, report, rssKiB } from "./lib.mjs";
 const here = new URL(".", import.meta.url).pathname;
 const steps = (process.env.BENCH_STEPS ?? "16,32,48").split(",").map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 12);
+const profile = process.env.BENCH_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
 
 async function step(k) {
   const signal = createSignalServer({ roomsPerConnection: k + 5 });
@@ -21,14 +22,7 @@ async function step(k) {
   const dir = mkdtempSync(join(tmpdir(), "parley-rec-bench-"));
   const recorder = spawn(
     process.execPath,
-    [
-      ...(process.env.BENCH_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []),
-      `${here}recording/recorder-worker.mjs`,
-      url,
-      "bench",
-      String(k),
-      dir,
-    ],
+    [...profile, `${here}recording/recorder-worker.mjs`, url, "bench", String(k), dir],
     {
       stdio: ["pipe", "pipe", "inherit"],
     },
@@ -37,11 +31,13 @@ async function step(k) {
   await rec.wait(/^ready/);
   const sender = spawn(
     process.execPath,
-    [`${here}recording/sender-worker.mjs`, url, "bench", String(k), String(SECONDS)],
+    [...profile, `${here}recording/sender-worker.mjs`, url, "bench", String(k), String(SECONDS)],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   const snd = lines(sender);
   const joinedIn = Number((await snd.wait(/^joined/)).split(" ")[3]);
+  // "connected N of K in T ms": T from the first join, as the sender saw its connections come up.
+  const [, up, , , , connectedIn] = (await snd.wait(/^connected/)).split(" ");
   await snd.wait(/^ready/);
   await new Promise((r) => setTimeout(r, 2000)); // first keyframes, files opened
   const cpu0 = cpuMicros(recorder.pid);
@@ -91,6 +87,8 @@ async function step(k) {
     rssKiB: rss,
     perFile,
     joinedIn,
+    connected: Number(up),
+    connectedIn: Number(connectedIn),
     // A member that never got through is a failure of the step (#15), not noise to average away.
     lossFree: delivered === k && files.length === k && lost.every((n) => n === 0),
   };
@@ -101,7 +99,7 @@ for (const k of steps) {
   const r = await step(k);
   results.push(r);
   console.log(
-    `K=${k} (joined at once in ${r.joinedIn} ms): ${r.files} files, ${r.delivered} delivered${r.delivered < k ? ` — ${k - r.delivered} NEVER CONNECTED` : ""}, recorder ${(r.cores * 100).toFixed(0)}% of a core, ${Math.round(r.rssKiB / 1024)} MiB RSS, frames written/arrived ${r.perFile.map((f) => `${f.written}/${f.arrived}`).join(" ")} (sent ${r.sent} per member) ${r.lossFree ? "(no loss)" : "(LOSS)"}`,
+    `K=${k} (joined at once in ${r.joinedIn} ms, ${r.connected} connected in ${r.connectedIn} ms): ${r.files} files, ${r.delivered} delivered${r.delivered < k ? ` — ${k - r.delivered} NEVER CONNECTED` : ""}, recorder ${(r.cores * 100).toFixed(0)}% of a core, ${Math.round(r.rssKiB / 1024)} MiB RSS, frames written/arrived ${r.perFile.map((f) => `${f.written}/${f.arrived}`).join(" ")} (sent ${r.sent} per member) ${r.lossFree ? "(no loss)" : "(LOSS)"}`,
   );
   if (!r.lossFree) break;
 }

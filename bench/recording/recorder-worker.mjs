@@ -1,5 +1,6 @@
 // The process under test: one Parley bot recording every member of a room. Prints "ready", then at the end, per
-// member, "file <path> <video frames that arrived while its file was open>".
+// member, "file <path> <video frames that arrived while its file was open>"; room errors (a member that cannot
+// connect, with the reason) on stderr, and with BENCH_TRACE=1 every member's state changes.
 // Each sender member is in a room of its own (ROOM-0 … ROOM-(K-1)), so senders do not mesh with each other; this
 // one process joins all K rooms and records them.
 // Usage: node recorder-worker.mjs SIGNAL_URL ROOM K DIR   (a line on stdin stops it)
@@ -17,6 +18,9 @@ for (let i = 0; i < Number(k); i++) {
   // Lip-sync off: the sender replays one capture, so its audio and video clocks have no real relation (see README).
   const recorder = await Recorder.start(joined, { dir, lipSync: false });
   recorders.push(recorder);
+  // A member that cannot connect is reported by the room with the reason; the bench shows it beside the count.
+  joined.on("error", (err) => console.error(`room ${i}: ${err.code} ${err.message}`));
+  if (process.env.BENCH_TRACE) trace(joined, i);
   joined.on("track", (member, track) => {
     if (track.kind !== "video") return;
     arrived.set(member.id, 0);
@@ -34,6 +38,17 @@ for (let i = 0; i < Number(k); i++) {
   recorder.on("finalized", (f) => console.log(`file ${f.path} ${arrived.get(f.memberId) ?? 0}`));
 }
 console.log("ready");
+
+/** BENCH_TRACE=1: each member's signalling, ICE and connection states, in ms since this process started. */
+function trace(room, i) {
+  const say = (what) => console.error(`trace ${i} ${Math.round(performance.now())} ${what}`);
+  room.on("connection-state", (_member, state) => say(`connection ${state}`));
+  room.on("member-joined", (member) => {
+    say("joined");
+    member.pc.iceConnectionStateChange.subscribe((state) => say(`ice ${state}`));
+    member.pc.signalingStateChange.subscribe((state) => say(`signalling ${state}`));
+  });
+}
 process.stdin.on("data", async () => {
   stopping = true;
   await Promise.all(recorders.map((r) => r.stop()));
