@@ -10,6 +10,7 @@
 // SIGTERM finalizes the recordings and leaves.
 import { readdirSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import { getHeapSpaceStatistics } from "node:v8";
 import { Peer, Recorder } from "@parley/peer";
 
 const [url, name, recordDir] = process.argv.slice(2);
@@ -88,6 +89,15 @@ const restarts = setInterval(() => {
 const lag = monitorEventLoopDelay({ resolution: 20 });
 lag.enable();
 
+// Compiled code, bytecode and their metadata (V8's code and trusted spaces): a path that runs once a minute (a
+// reconnect, an ICE restart) is compiled and optimised over many minutes, which shows as slow heap growth that is not
+// objects piling up. Reported apart so the rest of the heap can be judged alone.
+const CODE_SPACES = /^(code|trusted)(_large_object)?_space$/;
+const codeBytes = () =>
+  getHeapSpaceStatistics()
+    .filter((s) => CODE_SPACES.test(s.space_name))
+    .reduce((sum, s) => sum + s.space_used_size, 0);
+
 function stats() {
   // Settled figures: with --expose-gc (the soak starts bots with it) garbage is collected first, so growth is what
   // is still referenced, not what the collector has not reached yet.
@@ -102,6 +112,7 @@ function stats() {
     rss: memory.rss,
     heap: memory.heapUsed,
     heapTotal: memory.heapTotal,
+    code: codeBytes(),
     // Buffers and ArrayBuffers live outside the JS heap: RTP, SRTP and recorder buffers show up here, not in `heap`.
     external: memory.external,
     arrayBuffers: memory.arrayBuffers,

@@ -57,6 +57,8 @@ interface Sample {
   at: number;
   rss: number;
   heap: number;
+  /** Compiled code and bytecode, part of `heap`. */
+  code: number;
   external: number;
   fds: number;
   handles: number;
@@ -74,11 +76,16 @@ function latest(program: RunningProgram): Sample | undefined {
   return last ? (JSON.parse(last) as { stats: Sample }).stats : undefined;
 }
 
-/** RSS and heap growth per hour from `mid` to `end`, in MiB. */
+/** Growth per hour from `a` to `b` in MiB; `heap-code` is the heap outside compiled code. */
+function rate(a: Sample, b: Sample, hours: number, k: "rss" | "heap" | "code" | "external" | "heap-code"): string {
+  const value = (s: Sample) => (k === "heap-code" ? s.heap - s.code : s[k]);
+  return ((value(b) - value(a)) / 2 ** 20 / hours).toFixed(1);
+}
+
+/** RSS, heap outside code and code growth per hour from `mid` to `end`, in MiB. */
 function secondHalf(mid: Sample | undefined, end: Sample, hours: number): string {
   if (!mid) return "-";
-  const rate = (k: "rss" | "heap") => ((end[k] - mid[k]) / 2 ** 20 / hours).toFixed(1);
-  return `${rate("rss")}/h, ${rate("heap")}/h`;
+  return `${rate(mid, end, hours, "rss")}/h, ${rate(mid, end, hours, "heap-code")}/h, ${rate(mid, end, hours, "code")}/h`;
 }
 
 const server = createSignalServer({ messagesPerSecond: 200 });
@@ -163,15 +170,17 @@ describe("soak", () => {
       ),
     );
     const rows: string[] = [
-      "process | rss MiB start→end (per hour) | heap MiB | external MiB | fds | handles | errors | second half per hour: rss, heap",
+      "process | rss MiB start→end (per hour) | heap outside code MiB | code MiB | external MiB | fds | handles | errors | second half per hour: rss, heap outside code, code",
     ];
     const halfHours = hours / 2;
     const mib = (n: number) => (n / 2 ** 20).toFixed(1);
     endBots.forEach((end, i) => {
       const start = startBots[i]!;
-      const perHour = (k: "rss" | "heap" | "external" | "fds" | "handles") => ((end![k] - start[k]) / hours).toFixed(1);
+      const span = (k: "rss" | "code" | "external") =>
+        `${mib(start[k])}→${mib(end![k])} (${rate(start, end!, hours, k)}/h)`;
+      const heap = `${mib(start.heap - start.code)}→${mib(end!.heap - end!.code)} (${rate(start, end!, hours, "heap-code")}/h)`;
       rows.push(
-        `${end!.name} | ${mib(start.rss)}→${mib(end!.rss)} (${(Number(perHour("rss")) / 2 ** 20).toFixed(1)}/h) | ${mib(start.heap)}→${mib(end!.heap)} (${(Number(perHour("heap")) / 2 ** 20).toFixed(1)}/h) | ${mib(start.external)}→${mib(end!.external)} (${(Number(perHour("external")) / 2 ** 20).toFixed(1)}/h) | ${start.fds}→${end!.fds} | ${start.handles}→${end!.handles} | ${end!.errors} | ${secondHalf(midBots?.[i], end!, halfHours)}`,
+        `${end!.name} | ${span("rss")} | ${heap} | ${span("code")} | ${span("external")} | ${start.fds}→${end!.fds} | ${start.handles}→${end!.handles} | ${end!.errors} | ${secondHalf(midBots?.[i], end!, halfHours)}`,
       );
     });
     endPages.forEach((end, i) => {
