@@ -94,24 +94,16 @@ export class PerfectNegotiation {
     });
   }
 
-  /**
-   * Sets our description, sends it, then the candidates gathered meanwhile that it does not already carry. werift
-   * writes every candidate gathered during setLocalDescription (host ones, on most machines all of them) into the
-   * description, with `a=end-of-candidates`; sending each again as a signal is redundant, and costly: the server
-   * paces each client (`messagesPerSecond`, 50 by default), so a bot answering 50 members at once waited ~80 ms per
-   * member for the repeats — a join storm whose connections came up one by one over 4 s.
-   */
+  /** Sets our description, sends it, then the candidates gathered meanwhile. */
   private async describe(description: RTCSessionDescriptionInit, message: (sdp: string) => Outgoing): Promise<void> {
     this.heldCandidates = [];
-    let sdp: string | undefined;
     try {
       await this.pc.setLocalDescription(description);
-      sdp = this.pc.localDescription!.sdp;
-      this.send(message(sdp));
+      this.send(message(this.pc.localDescription!.sdp));
     } finally {
       const held = this.heldCandidates;
       this.heldCandidates = undefined;
-      for (const candidate of held) if (!sdp || !carries(sdp, candidate)) this.send(candidate);
+      for (const candidate of held) this.send(candidate);
     }
   }
 
@@ -128,13 +120,6 @@ export class PerfectNegotiation {
     });
     return this.queue;
   }
-}
-
-/** Whether a description already says what a held candidate signal would: the same candidate line, or the end. */
-function carries(sdp: string, signal: Outgoing): boolean {
-  if (signal.kind === "end-of-candidates") return /^a=end-of-candidates\r?$/m.test(sdp);
-  if (signal.kind !== "candidate" || !signal.payload.candidate) return false;
-  return sdp.includes(`\na=${signal.payload.candidate}\r`) || sdp.includes(`\na=${signal.payload.candidate}\n`);
 }
 
 /**
