@@ -5,27 +5,22 @@ import { type WebSocket, WebSocketServer } from "ws";
 import { SignalErrorCode } from "../protocol/errors.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "../protocol/json-depth.js";
 import {
-  type ClientMessage,
   ClientMessageSchema,
   describeIssues,
   type Hello,
   type IceServer,
-  type Join,
-  type Leave,
   type Member,
   PROTOCOL_VERSION,
-  type SendBroadcast,
-  type SendSignal,
   type ServerMessage,
 } from "../protocol/messages.js";
-import { type Authenticate, type Grant, grantProblem, mayJoin, openAccess, tokenAuthenticator } from "./auth.js";
+import { type Authenticate, type Grant, grantProblem, openAccess, tokenAuthenticator } from "./auth.js";
 import { newCounters, type SignalServerCounters } from "./counters.js";
+import { LocalNode } from "./local-node.js";
 import { validateOptions } from "./options.js";
 import { TokenBucket } from "./rate-limit.js";
 import { type ClusterHost, RedisCluster } from "./redis/cluster.js";
 import { MemoryRoomStore, type RoomStore } from "./rooms.js";
 import { SendBatcher } from "./send-batcher.js";
-import { Session } from "./session.js";
 import { type TurnCredentialOptions, turnIceServers } from "./turn-credentials.js";
 
 export interface SignalServerOptions {
@@ -79,7 +74,6 @@ export interface SignalServerOptions {
 interface Connection {
   socket: WebSocket;
   request: IncomingMessage | undefined;
-  session: Session | undefined;
   alive: boolean;
   helloTimer: NodeJS.Timeout | undefined;
   /** Frames are handled one after another (a join must finish before the signal that follows it is routed). */
@@ -100,10 +94,6 @@ interface IceHolder {
 
 /** Frames one connection may have waiting while an earlier one awaits the room store. */
 const MAX_QUEUED_FRAMES = 64;
-/** Close code for a connection whose session was resumed on another one (PROTOCOL.md): do not resume it again. */
-export const CLOSE_RESUMED_ELSEWHERE = 4001;
-/** Close code for a connection whose session an operator ended (`kick`): do not resume, do not reconnect. */
-export const CLOSE_KICKED = 4003;
 
 type Limits = Required<
   Pick<
@@ -131,7 +121,6 @@ export class SignalServer {
   private readonly wss: WebSocketServer;
   private readonly store: RoomStore;
   private readonly authenticate: Authenticate;
-  private readonly sessions = new Map<string, Session>();
   private readonly batcher = new SendBatcher();
   private readonly connections = new Set<Connection>();
   private readonly heartbeat: NodeJS.Timeout;
@@ -139,6 +128,8 @@ export class SignalServer {
   private closing = false;
   /** Sessions and rooms in Redis (the `redis` option); undefined: in this process. */
   private readonly cluster: RedisCluster | undefined;
+  /** Where sessions and rooms live: Redis, or this process. Both answer the same requests. */
+  private readonly backend: RedisCluster | LocalNode;
 
   constructor(private readonly options: SignalServerOptions = {}) {
     validateOptions(options);
@@ -167,8 +158,9 @@ export class SignalServer {
     this.heartbeat.unref();
     if (options.redis !== undefined) {
       const { url, prefix } = typeof options.redis === "string" ? { url: options.redis } : options.redis;
-      this.cluster = new RedisCluster(url, prefix ?? "parley:", this.clusterHost());
+      this.cluster = new RedisCluster(url, prefix ?? "parley:", this.backendHost());
     }
+    this.backend = this.cluster ?? this.localNode();
   }
 
   /** Resolves when the server can serve sessions: at once in memory; with Redis, once connected (false on timeout). */
@@ -186,21 +178,42 @@ export class SignalServer {
     return this.cluster?.node;
   }
 
-  private clusterHost(): ClusterHost {
+  /** A hello's token → a grant, or why it is refused (the hook's own error, or what grantProblem finds). */
+  private async grantFor(token: string | undefined, conn: object): Promise<Grant | string> {
+    const c = conn as Connection;
+    let grant: Grant | string;
+    try {
+      grant = await this.authenticate(token, c.request);
+      // The upgrade request (headers, a parser) is only for the hook; holding it would cost each idle connection KBs.
+      c.request = undefined;
+    } catch (err) {
+      grant = `authentication failed: ${(err as Error).message}`;
+    }
+    return typeof grant === "string" ? grant : (grantProblem(grant) ?? grant);
+  }
+
+  /** Sessions and rooms in this process: what the cluster gets, and the batcher, the store and the closing flag. */
+  private localNode(): LocalNode {
+    const server = this;
+    return new LocalNode({
+      ...this.backendHost(),
+      limits: this.limits,
+      batcher: this.batcher,
+      store: this.store,
+      get closing() {
+        return server.closing;
+      },
+      welcome: (re, session, rooms, resumed) => this.welcome(re, session, resumed, rooms),
+      startIceRefresh: (session) => this.scheduleIceRefresh(session),
+    });
+  }
+
+  /** What a backend (RedisCluster, LocalNode) needs from the server that owns the sockets. */
+  private backendHost(): ClusterHost {
     return {
       limits: this.limits,
       counters: this.counters,
-      authenticate: async (token, conn) => {
-        const c = conn as Connection;
-        let grant: Grant | string;
-        try {
-          grant = await this.authenticate(token, c.request);
-          c.request = undefined;
-        } catch (err) {
-          grant = `authentication failed: ${(err as Error).message}`;
-        }
-        return typeof grant === "string" ? grant : (grantProblem(grant) ?? grant);
-      },
+      authenticate: (token, conn) => this.grantFor(token, conn),
       welcome: (re, session, rooms, resumed) => this.welcome(re, session, resumed, rooms),
       startIceRefresh: (session) => this.scheduleIceRefresh(session),
       send: (socket, text) => this.batcher.send(socket, text),
@@ -258,48 +271,26 @@ export class SignalServer {
   // ---- operations (the admin API, or an embedding app) -------------------------------------------------------------
 
   /** Rooms with members (on every node, with Redis), and how many each has. */
-  async rooms(): Promise<Array<{ room: string; members: number }>> {
-    if (this.cluster) return this.cluster.rooms();
-    const counts = new Map<string, number>();
-    for (const session of this.sessions.values()) {
-      for (const room of session.rooms.keys()) counts.set(room, (counts.get(room) ?? 0) + 1);
-    }
-    return [...counts].map(([room, members]) => ({ room, members })).sort((a, b) => a.room.localeCompare(b.room));
+  rooms(): Promise<Array<{ room: string; members: number }>> {
+    return this.backend.rooms();
   }
 
   /** The members of `room` with their metadata (empty when nobody is in it). */
   roomMembers(room: string): Promise<Member[]> {
-    if (this.cluster) return this.cluster.roomMembers(room);
-    return this.store.members(room);
+    return this.backend.roomMembers(room);
   }
 
   /**
    * Ends a member's session for good: its connection is closed (4003), it cannot resume, and its rooms see
    * member-left. False when there is no such session.
    */
-  async kick(memberId: string): Promise<boolean> {
-    if (this.cluster) return this.cluster.kick(memberId);
-    const session = this.sessions.get(memberId);
-    if (!session) return false;
-    const socket = session.socket;
-    for (const conn of this.connections) if (conn.socket === socket) conn.session = undefined;
-    socket?.close(CLOSE_KICKED, "removed by an operator");
-    await this.expire(session);
-    return true;
+  kick(memberId: string): Promise<boolean> {
+    return this.backend.kick(memberId);
   }
 
   /** Removes everyone from `room`: each member gets `removed` and keeps its session. Resolves with how many. */
-  async closeRoom(room: string): Promise<number> {
-    if (this.cluster) return this.cluster.closeRoom(room);
-    const members = await this.store.members(room);
-    for (const member of members) {
-      const session = this.sessions.get(member.id);
-      await this.store.leave(room, member.id);
-      if (!session) continue;
-      session.rooms.delete(room);
-      session.deliver({ type: "removed", room, reason: "the room was closed by an operator" });
-    }
-    return members.length;
+  closeRoom(room: string): Promise<number> {
+    return this.backend.closeRoom(room);
   }
 
   /** Open WebSocket connections (a detached session has none). */
@@ -308,8 +299,7 @@ export class SignalServer {
   }
 
   get sessionCount(): number {
-    if (this.cluster) return this.cluster.sessionCount;
-    return this.sessions.size;
+    return this.backend.sessionCount;
   }
 
   /**
@@ -332,8 +322,7 @@ export class SignalServer {
       clearTimeout(conn.helloTimer);
       this.batcher.closeAfterFlush(conn.socket, 1001, "server shutting down");
     }
-    for (const session of this.sessions.values()) session.clearTimers();
-    this.sessions.clear();
+    if (this.backend instanceof LocalNode) this.backend.close();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     // Sockets that do not finish the close handshake promptly are cut.
     setTimeout(() => {
@@ -353,7 +342,6 @@ export class SignalServer {
     const conn: Connection = {
       socket,
       request,
-      session: undefined,
       alive: true,
       helloTimer: undefined,
       chain: Promise.resolve(),
@@ -393,13 +381,9 @@ export class SignalServer {
     socket.on("close", (code: number) => {
       clearTimeout(conn.helloTimer);
       this.connections.delete(conn);
-      if (this.cluster) return this.cluster.onClose(conn, (code === 1000 || code === 1001) && !this.closing);
-      const session = conn.session;
-      if (session?.socket !== socket) return;
       // A clean close (1000, or 1001 when a page unloads) means the client is done: end the session now, so the room
       // hears member-left at once. Anything else may be a network drop: keep the session for the resume window.
-      if ((code === 1000 || code === 1001) && !this.closing) void this.expire(session);
-      else this.detach(session);
+      this.backend.onClose(conn, (code === 1000 || code === 1001) && !this.closing);
     });
   }
 
@@ -495,16 +479,15 @@ export class SignalServer {
     const msg = parsed.output;
     this.counters.messages[msg.type]++;
     if (msg.type === "hello") return this.onHello(conn, msg);
-    if (this.cluster) return this.cluster.message(conn, conn.socket, msg);
-    if (!conn.session) {
+    if (!this.backend.holds(conn)) {
       this.fail(conn, re, SignalErrorCode.HelloRequired, `"${msg.type}" before hello`);
       return;
     }
-    return this.onMessage(conn, conn.session, msg);
+    return this.backend.message(conn, conn.socket, msg);
   }
 
   private async onHello(conn: Connection, msg: Hello): Promise<void> {
-    if (conn.session || this.cluster?.holds(conn)) {
+    if (this.backend.holds(conn)) {
       this.fail(conn, msg.id, SignalErrorCode.AlreadyGreeted, "this connection already has a session");
       return;
     }
@@ -517,287 +500,11 @@ export class SignalServer {
       );
       return;
     }
-    if (this.cluster) {
-      await this.cluster.hello(conn, conn.socket, msg);
-      if (this.cluster.holds(conn)) clearTimeout(conn.helloTimer);
-      return;
-    }
-    if (msg.resume) {
-      const session = this.sessions.get(msg.resume.sessionId);
-      if (!session?.tokenMatches(msg.resume.resumeToken)) {
-        this.counters.resumesRefused++;
-        this.fail(
-          conn,
-          msg.id,
-          SignalErrorCode.SessionExpired,
-          "no such session to resume (expired or unknown); say hello without resume and join again",
-        );
-        return;
-      }
-      const check = session.resumeFrom(msg.resume.lastSeq);
-      if (!check.ok && check.problem === "ahead") {
-        // A confused client, not a lost session: refuse this resume and keep the session for its real holder.
-        this.counters.resumesRefused++;
-        this.fail(conn, msg.id, SignalErrorCode.BadMessage, check.detail);
-        return;
-      }
-      if (!check.ok) {
-        session.socket?.terminate();
-        await this.expire(session);
-        this.counters.resumesRefused++;
-        this.counters.outboxOverflows++;
-        this.fail(
-          conn,
-          msg.id,
-          SignalErrorCode.SessionExpired,
-          `${check.detail}; say hello without resume and join again`,
-        );
-        return;
-      }
-      const renewed = await this.renewGrant(conn, msg, session);
-      if (!renewed) return;
-      // The new connection takes over; the old one (if still open) is told why it is being closed, so its holder
-      // does not try to resume too.
-      const old = session.socket;
-      for (const other of this.connections) if (other.socket === old) other.session = undefined;
-      if (old && old !== conn.socket) old.close(CLOSE_RESUMED_ELSEWHERE, "session resumed on another connection");
-      session.rotateResumeToken(msg.resume.resumeToken);
-      session.socket = conn.socket;
-      clearTimeout(session.expiryTimer);
-      session.expiryTimer = undefined;
-      conn.session = session;
-      clearTimeout(conn.helloTimer);
-      this.counters.resumes++;
-      this.send(conn.socket, this.welcome(msg.id, session, true, [...session.rooms.keys()]));
-      session.replay(msg.resume.lastSeq);
-      this.scheduleIceRefresh(session);
-      return;
-    }
-    let grant: Grant | string;
-    try {
-      grant = await this.authenticate(msg.token, conn.request);
-      // The upgrade request (headers, a parser) is only for the hook; holding it would cost each idle connection KBs.
-      conn.request = undefined;
-    } catch (err) {
-      grant = `authentication failed: ${(err as Error).message}`;
-    }
-    if (typeof grant !== "string") grant = grantProblem(grant) ?? grant;
-    if (typeof grant === "string") {
-      this.fail(conn, msg.id, SignalErrorCode.Unauthorized, grant);
-      this.batcher.closeAfterFlush(conn.socket, 1008, "unauthorized");
-      return;
-    }
-    if (conn.socket.readyState !== conn.socket.OPEN) return;
-    const session = new Session(grant, this.batcher, {
-      outboxMessages: this.limits.outboxMessages,
-      outboxBytes: this.limits.outboxBytes,
-    });
-    this.counters.sessionsCreated++;
-    session.socket = conn.socket;
-    this.sessions.set(session.id, session);
-    conn.session = session;
-    clearTimeout(conn.helloTimer);
-    this.send(conn.socket, this.welcome(msg.id, session, false, []));
-    this.scheduleIceRefresh(session);
-  }
-
-  /**
-   * A resume is bounded by the session's grant: past its token's expiry it needs a fresh token (in the same hello),
-   * for the same identity. Answers the error itself and returns false when the resume may not go on.
-   */
-  private async renewGrant(conn: Connection, msg: Hello, session: Session): Promise<boolean> {
-    if (msg.token === undefined) {
-      const expiresAt = session.grant.expiresAt;
-      if (expiresAt === undefined || expiresAt > Date.now()) return true;
-      this.counters.resumesRefused++;
-      this.fail(
-        conn,
-        msg.id,
-        SignalErrorCode.SessionExpired,
-        "the session's token has expired; resume with a fresh token in hello.token, or say hello anew",
-      );
-      return false;
-    }
-    let grant: Grant | string;
-    try {
-      grant = await this.authenticate(msg.token, conn.request);
-    } catch (err) {
-      grant = `authentication failed: ${(err as Error).message}`;
-    }
-    if (typeof grant !== "string") grant = grantProblem(grant) ?? grant;
-    if (typeof grant !== "string" && grant.identity !== session.grant.identity) {
-      grant = "the token is for another identity than the session";
-    }
-    if (typeof grant === "string") {
-      this.counters.resumesRefused++;
-      this.fail(conn, msg.id, SignalErrorCode.Unauthorized, grant);
-      this.batcher.closeAfterFlush(conn.socket, 1008, "unauthorized");
-      return false;
-    }
-    session.grant = grant;
-    return true;
-  }
-
-  private onMessage(conn: Connection, session: Session, msg: Exclude<ClientMessage, Hello>): void | Promise<void> {
-    session.confirmToken();
-    // A repeated id is a retry after a resume: answer it again, do not do it twice (PROTOCOL.md, "Resume").
-    const cached = "id" in msg && msg.id ? session.answerTo(msg.id) : undefined;
-    if (cached) {
-      this.batcher.send(conn.socket, cached);
-      return;
-    }
-    switch (msg.type) {
-      case "ping":
-        this.answer(conn, session, msg.id, { type: "pong", re: msg.id });
-        return;
-      case "received":
-        if (msg.seq > session.lastSeq) {
-          this.fail(
-            conn,
-            undefined,
-            SignalErrorCode.BadMessage,
-            `received.seq ${msg.seq} is ahead of the last message sent (seq ${session.lastSeq})`,
-          );
-        } else session.acknowledge(msg.seq);
-        return;
-      case "signal":
-        return this.onSignal(conn, session, msg);
-      case "join":
-        return this.onJoin(conn, session, msg);
-      case "leave":
-        return this.onLeave(conn, session, msg);
-      case "broadcast":
-        return this.onBroadcast(conn, session, msg);
-    }
-  }
-
-  /** Sends the answer to request `id` and keeps it for a retry of the same id. */
-  private answer(conn: Connection, session: Session, id: string | undefined, reply: ServerMessage): void {
-    const text = JSON.stringify(reply);
-    if (id) session.remember(id, text);
-    this.batcher.send(conn.socket, text);
-  }
-
-  private refuse(
-    conn: Connection,
-    session: Session,
-    id: string | undefined,
-    code: SignalErrorCode,
-    message: string,
-  ): void {
-    this.answer(conn, session, id, id ? { type: "error", re: id, code, message } : { type: "error", code, message });
-  }
-
-  /** The hot path, kept synchronous: route one signal to one member of a room both are in. */
-  private onSignal(conn: Connection, session: Session, msg: SendSignal): void {
-    if (!session.rooms.has(msg.room)) {
-      this.refuse(conn, session, msg.id, SignalErrorCode.NotInRoom, `not in room "${msg.room}"`);
-      return;
-    }
-    const target = this.sessions.get(msg.to);
-    if (!target?.rooms.has(msg.room)) {
-      this.refuse(conn, session, msg.id, SignalErrorCode.UnknownMember, `no member "${msg.to}" in room "${msg.room}"`);
-      return;
-    }
-    // The sender is stamped here; nothing the client claims about itself is forwarded.
-    target.deliver({ type: "signal", room: msg.room, from: session.id, kind: msg.kind, payload: msg.payload });
-    if (msg.id) this.answer(conn, session, msg.id, { type: "ack", re: msg.id });
-  }
-
-  private async onJoin(conn: Connection, session: Session, msg: Join): Promise<void> {
-    if (!mayJoin(session.grant, msg.room)) {
-      this.refuse(conn, session, msg.id, SignalErrorCode.Forbidden, `not allowed to join room "${msg.room}"`);
-      return;
-    }
-    if (!session.rooms.has(msg.room) && session.rooms.size >= this.limits.roomsPerConnection) {
-      const { size } = session.rooms;
-      const limit = this.limits.roomsPerConnection;
-      this.refuse(conn, session, msg.id, SignalErrorCode.TooManyRooms, `already in ${size} rooms (limit ${limit})`);
-      return;
-    }
-    const member = { id: session.id, ...(msg.metadata ? { metadata: msg.metadata } : {}) };
-    const result = await this.store.join(msg.room, member, this.limits.roomCapacity);
-    if (!result.ok) {
-      const message = `room "${msg.room}" has ${this.limits.roomCapacity} members already`;
-      this.refuse(conn, session, msg.id, SignalErrorCode.RoomFull, message);
-      return;
-    }
-    const rejoin = session.rooms.has(msg.room);
-    const metadataChanged = rejoin && JSON.stringify(session.rooms.get(msg.room)) !== JSON.stringify(msg.metadata);
-    session.rooms.set(msg.room, msg.metadata);
-    this.answer(conn, session, msg.id, {
-      type: "joined",
-      re: msg.id,
-      room: msg.room,
-      self: session.id,
-      members: result.members,
-    });
-    // A join of a room one is already in updates one's metadata: the others hear of it as member-updated.
-    if (!rejoin || metadataChanged) {
-      const type = rejoin ? "member-updated" : "member-joined";
-      for (const other of result.members) this.sessions.get(other.id)?.deliver({ type, room: msg.room, member });
-    }
-  }
-
-  private async onLeave(conn: Connection, session: Session, msg: Leave): Promise<void> {
-    if (!session.rooms.has(msg.room)) {
-      this.refuse(conn, session, msg.id, SignalErrorCode.NotInRoom, `not in room "${msg.room}"`);
-      return;
-    }
-    await this.leaveRoom(session, msg.room);
-    this.answer(conn, session, msg.id, { type: "left", re: msg.id, room: msg.room });
-  }
-
-  private async onBroadcast(conn: Connection, session: Session, msg: SendBroadcast): Promise<void> {
-    if (!session.rooms.has(msg.room)) {
-      this.refuse(conn, session, msg.id, SignalErrorCode.NotInRoom, `not in room "${msg.room}"`);
-      return;
-    }
-    if (!session.grant.canBroadcast) {
-      this.refuse(conn, session, msg.id, SignalErrorCode.Forbidden, "this token may not broadcast");
-      return;
-    }
-    for (const member of await this.store.members(msg.room)) {
-      if (member.id === session.id) continue;
-      this.sessions
-        .get(member.id)
-        ?.deliver({ type: "broadcast", room: msg.room, from: session.id, payload: msg.payload });
-    }
-    if (msg.id) this.answer(conn, session, msg.id, { type: "ack", re: msg.id });
+    await this.backend.hello(conn, conn.socket, msg);
+    if (this.backend.holds(conn)) clearTimeout(conn.helloTimer);
   }
 
   // ---- sessions ---------------------------------------------------------------------------------------------------
-
-  /** The socket went away: keep the session (rooms, outbox) for the resume window, with no member-left yet. */
-  private detach(session: Session): void {
-    session.socket = undefined;
-    clearTimeout(session.iceTimer);
-    if (this.closing) return;
-    session.expiryTimer = setTimeout(() => void this.expire(session), this.limits.resumeWindowMs);
-    session.expiryTimer.unref();
-  }
-
-  /** The session is gone for good: leave its rooms (others now see member-left) and forget it. */
-  private async expire(session: Session): Promise<void> {
-    session.clearTimers();
-    this.sessions.delete(session.id);
-    for (const room of [...session.rooms.keys()]) {
-      try {
-        await this.leaveRoom(session, room);
-      } catch (err) {
-        // A failing store must not take the process down; the member is gone from this server either way.
-        this.options.onStoreError?.(err as Error);
-      }
-    }
-  }
-
-  private async leaveRoom(session: Session, room: string): Promise<void> {
-    session.rooms.delete(room);
-    await this.store.leave(room, session.id);
-    for (const other of await this.store.members(room)) {
-      this.sessions.get(other.id)?.deliver({ type: "member-left", room, memberId: session.id });
-    }
-  }
 
   private iceServersFor(session: { grant: Grant }): IceServer[] {
     const turn = this.options.turn ? turnIceServers(this.options.turn, session.grant.identity) : [];

@@ -3,6 +3,7 @@ import type { WebSocket } from "ws";
 import { SignalErrorCode } from "../../protocol/errors.js";
 import type { ClientMessage, Hello, ServerMessage } from "../../protocol/messages.js";
 import type { Grant } from "../auth.js";
+import { CLOSE_KICKED, CLOSE_RESUMED_ELSEWHERE } from "../close-codes.js";
 import { RedisLink, RedisUnavailable, type StreamEntry } from "./redis-link.js";
 import { LOST_HOLD, PLANS, type Plan, type Script } from "./requests.js";
 
@@ -184,7 +185,7 @@ export class RedisCluster {
     this.host.counters.resumes++;
     // Resumed from this node's own other connection: that one is told, as another node's would be (by its stream).
     if (previous && previous.socket !== socket)
-      this.closeHolder(previous, 4001, "session resumed on another connection");
+      this.closeHolder(previous, CLOSE_RESUMED_ELSEWHERE, "session resumed on another connection");
     session.sentThrough = lastSeq;
     this.open(msg.id, session, rooms ?? [], true, seq, texts ?? []);
   }
@@ -252,15 +253,7 @@ export class RedisCluster {
   /** Every message after hello. Signals, joins and the rest are one script each, answered in the order sent. */
   message(conn: object, socket: WebSocket, msg: Exclude<ClientMessage, Hello>): void {
     const session = this.byConn.get(conn);
-    if (!session || this.bySession.get(session.id) !== session) {
-      this.host.fail(
-        conn,
-        "id" in msg ? msg.id : undefined,
-        SignalErrorCode.HelloRequired,
-        `"${msg.type}" before hello`,
-      );
-      return;
-    }
+    if (!session || this.bySession.get(session.id) !== session) return; // the server checks holds() first
     const reply: Answer = (text) => {
       if (text) this.host.send(socket, text);
     };
@@ -450,8 +443,8 @@ export class RedisCluster {
 
 /** Control entries on a node's stream: how to close the connection they name. */
 const CONTROLS: Record<string, [number, string]> = {
-  moved: [4001, "session resumed on another connection"],
-  kick: [4003, "removed by an operator"],
+  moved: [CLOSE_RESUMED_ELSEWHERE, "session resumed on another connection"],
+  kick: [CLOSE_KICKED, "removed by an operator"],
   end: [4003, "the session was ended"],
   expired: [4003, "the session expired"],
 };
