@@ -1,11 +1,12 @@
 // The soak (`pnpm soak`; not part of `pnpm test`): SOAK_MINUTES (default 30) of a room with 8 bots, each in its own
 // process (test/soak/soak-bot.mjs; one records everyone), and 2 Chromium pages sending fake camera and microphone
 // and chatting over a data channel. Every bot restarts ICE on all its connections every 2 minutes; every signalling
-// link is cut every minute (a TCP proxy in front of the server). At the end: per process RSS, heap, open file
-// descriptors and active handles at the start (after a warm-up) and at the end, growth per hour, error events, and
-// whether every recording decodes without an error (ffmpeg). SOAK_MINUTES, SOAK_WARMUP_MS, SOAK_CUT_MS and
-// SOAK_ICE_RESTART_MS change the defaults (a quick check of the harness: SOAK_MINUTES=2 SOAK_WARMUP_MS=30000). It fails on an error event, a recording that does not
-// decode, a member that lost its peers, or pages that stopped receiving chat.
+// link is cut every minute (a TCP proxy in front of the server). At the end: per process RSS, heap (compiled code
+// apart from the rest), open file descriptors and active handles at the start (after a warm-up) and at the end,
+// growth per hour, error events, and whether every recording decodes without an error (ffmpeg). SOAK_MINUTES,
+// SOAK_WARMUP_MS, SOAK_CUT_MS and SOAK_ICE_RESTART_MS change the defaults (a quick check of the harness:
+// SOAK_MINUTES=2 SOAK_WARMUP_MS=30000). It fails on an error event, a recording that does not decode, a member that
+// lost its peers, or pages that stopped receiving chat.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -128,7 +129,9 @@ describe("soak", () => {
     const startPages = await pageStats();
     const started = Date.now();
     const endAt = started + MINUTES * 60_000 - WARMUP_MS;
-    let reported = 0;
+    // Error lines already printed, per bot (one count for all would repeat old lines of later bots whenever an
+    // earlier bot adds some).
+    const reported = bots.map(() => 0);
     // Growth is also measured over the second half alone: V8 grows its young generation and code space in steps for
     // the first quarter hour or so (bounded), which a start-to-end rate would count as growth.
     let midBots: Array<Sample | undefined> | undefined;
@@ -137,14 +140,14 @@ describe("soak", () => {
       if (!midBots && Date.now() >= midAt) midBots = bots.map(latest);
       await new Promise((r) => setTimeout(r, Math.min(60_000, endAt - Date.now())));
       const now = bots.map(latest);
-      const errors = bots.flatMap((b) =>
-        b
+      bots.forEach((b, i) => {
+        const errors = b
           .output()
           .split("\n")
-          .filter((l) => /^bot-\d+: \w+ error:|^bot-\d+: (send|chat stall):/.test(l)),
-      );
-      for (const line of errors.slice(reported)) console.log(`soak error event: ${line}`);
-      reported = errors.length;
+          .filter((l) => /^bot-\d+: \w+ error:|^bot-\d+: (send|chat stall):/.test(l));
+        for (const line of errors.slice(reported[i])) console.log(`soak error event: ${line}`);
+        reported[i] = errors.length;
+      });
       const minutes = ((Date.now() - started) / 60_000 + WARMUP_MS / 60_000).toFixed(1);
       console.log(
         `soak ${minutes} min: ${now.map((s) => `${s?.name} rss ${((s?.rss ?? 0) / 2 ** 20).toFixed(0)} MiB fds ${s?.fds} handles ${s?.handles} members ${s?.members} loop lag p99/max ${s?.lagP99Ms}/${s?.lagMaxMs} ms errors ${s?.errors}`).join("; ")}`,
