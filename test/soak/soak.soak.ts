@@ -78,7 +78,7 @@ function latest(program: RunningProgram): Sample | undefined {
 }
 
 /** Growth per hour from `a` to `b` in MiB; `heap-code` is the heap outside compiled code. */
-function rate(a: Sample, b: Sample, hours: number, k: "rss" | "heap" | "code" | "external" | "heap-code"): string {
+function rate(a: Sample, b: Sample, hours: number, k: "rss" | "code" | "external" | "heap-code"): string {
   const value = (s: Sample) => (k === "heap-code" ? s.heap - s.code : s[k]);
   return ((value(b) - value(a)) / 2 ** 20 / hours).toFixed(1);
 }
