@@ -21,3 +21,11 @@ export function loopbackPeers(): () => RTCPeerConnection {
     return pc;
   };
 }
+
+/** One offer/answer exchange from `offerer` to `answerer`. */
+export async function offerAnswer(offerer: RTCPeerConnection, answerer: RTCPeerConnection): Promise<void> {
+  await offerer.setLocalDescription(await offerer.createOffer());
+  await answerer.setRemoteDescription(offerer.localDescription!);
+  await answerer.setLocalDescription(await answerer.createAnswer());
+  await offerer.setRemoteDescription(answerer.localDescription!);
+}

@@ -4,16 +4,9 @@
 // from some members stopped after an ICE restart, and their unacknowledged messages piled up).
 import type { RTCDataChannel, RTCPeerConnection } from "@parley/werift";
 import { describe, expect, it } from "vitest";
-import { loopbackPeers } from "./loopback.js";
+import { loopbackPeers, offerAnswer } from "./loopback.js";
 
 const newPeer = loopbackPeers();
-
-async function offerAnswer(offerer: RTCPeerConnection, answerer: RTCPeerConnection): Promise<void> {
-  await offerer.setLocalDescription(await offerer.createOffer());
-  await answerer.setRemoteDescription(offerer.localDescription!);
-  await answerer.setLocalDescription(await answerer.createAnswer());
-  await offerer.setRemoteDescription(answerer.localDescription!);
-}
 
 const opened = (channel: RTCDataChannel) =>
   new Promise<void>((resolve) => {
