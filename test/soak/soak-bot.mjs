@@ -12,6 +12,7 @@ import { readdirSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { getHeapSpaceStatistics } from "node:v8";
 import { Peer, Recorder } from "@parley/peer";
+import { diagnose } from "./connection-diag.mjs";
 
 const [url, name, recordDir] = process.argv.slice(2);
 if (!url || !name) {
@@ -57,15 +58,27 @@ room.on("message", (member, channel) => {
 // sends one message a second. Printed as an error (with what the connection says about itself) once per
 // STALL_AFTER_MS of silence.
 const STALL_AFTER_MS = 10_000;
+const diagnosed = new Set();
+const firstSeen = new Map();
+const traced = new Set();
 const stallCheck = setInterval(() => {
   const now = Date.now();
   for (const member of room.members.values()) {
     if (!lastChat.has(member.id)) lastChat.set(member.id, now); // first seen: its silence counts from now
+    if (!firstSeen.has(member.id)) firstSeen.set(member.id, now);
+    if (now - firstSeen.get(member.id) > 30_000 && !traced.has(member.id)) {
+      traced.add(member.id);
+      console.log(`${name}: trace ${member.id} ${JSON.stringify(member.pc.sctpTransport?.parleyTrace ?? [])}`);
+    }
     const since = now - lastChat.get(member.id);
     if (since < STALL_AFTER_MS) continue;
     lastChat.set(member.id, now);
     const pc = member.pc;
     const channel = member.channel("chat");
+    if (!diagnosed.has(member.id)) {
+      diagnosed.add(member.id);
+      console.log(`${name}: diag ${member.id} ${JSON.stringify(diagnose(pc))}`);
+    }
     fail("chat stall")(
       `nothing from ${member.id} for ${(since / 1000).toFixed(0)} s (connection ${pc.connectionState}, ICE ` +
         `${pc.iceConnectionState}, signalling ${pc.signalingState}, channel ${channel?.readyState} with ` +

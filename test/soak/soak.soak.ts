@@ -6,7 +6,9 @@
 // growth per hour, error events, and whether every recording decodes without an error (ffmpeg). SOAK_MINUTES,
 // SOAK_WARMUP_MS, SOAK_CUT_MS and SOAK_ICE_RESTART_MS change the defaults (a quick check of the harness:
 // SOAK_MINUTES=2 SOAK_WARMUP_MS=30000). It fails on an error event, a recording that does not decode, a member that
-// lost its peers, or pages that stopped receiving chat.
+// lost its peers, or pages that stopped receiving chat. For diagnosis it prints, with a bot's first stall report for
+// a member, what that connection says about itself on both ends (`soak diag`), and at the end each bot's SCTP
+// history with each page beside the page's view of the channel (`soak trace`; test/soak/connection-diag.mjs).
 import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -32,12 +34,17 @@ const PAGE = `<!doctype html><meta charset="utf-8"><script type="module">
 import { joinRoom } from "/parley-browser.js";
 window.got = 0;
 const channels = new Set();
+// For diagnosis: every channel a member announced (ondatachannel) and which were handed over, per member.
+const announced = [];
 window.start = async (url, name) => {
   const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 320, height: 240 } });
   // The bots open a room-wide "chat" channel to the page: count what comes in, and answer on it every second.
   window.session = await joinRoom({
     url, room: "soak", stream, metadata: { name },
-    onChannel: (_id, channel) => {
+    onMember: (m) => m.pc.addEventListener("datachannel", ({ channel }) => announced.push({ member: m.id, channel, at: Date.now() })),
+    onChannel: (id, channel) => {
+      const entry = announced.find((a) => a.channel === channel);
+      if (entry) entry.handedOver = Date.now();
       channels.add(channel);
       channel.onmessage = () => window.got++;
       channel.onclose = () => channels.delete(channel);
@@ -45,6 +52,25 @@ window.start = async (url, name) => {
   });
   setInterval(() => { for (const c of channels) if (c.readyState === "open") c.send(name); }, 1000);
   return window.session.client.sessionId;
+};
+window.diag = async (id) => {
+  const m = window.session.members.get(id);
+  if (!m) return { member: "unknown" };
+  const report = await m.pc.getStats();
+  const stats = [...report.values()]
+    .filter((s) => s.type === "data-channel" || s.type === "transport")
+    .map((s) => s.type === "transport"
+      ? \`transport \${s.dtlsState} \${s.dtlsRole} ice-\${s.iceRole} \${s.iceState} selected \${s.selectedCandidatePairId ?? "-"}\`
+      : \`dc \${s.dataChannelIdentifier}:\${s.label}:\${s.state} sent \${s.messagesSent} got \${s.messagesReceived}\`);
+  return {
+    connection: m.pc.connectionState,
+    ice: m.pc.iceConnectionState,
+    signalling: m.pc.signalingState,
+    sctp: m.pc.sctp?.state,
+    announced: announced.filter((a) => a.member === id).map((a) =>
+      \`\${a.channel.id}:\${a.channel.label}:\${a.channel.readyState} handed over \${a.handedOver ? a.handedOver - a.at + " ms" : "no"} in set \${channels.has(a.channel)}\`),
+    stats,
+  };
 };
 window.stats = () => ({
   heap: performance.memory?.usedJSHeapSize ?? 0,
@@ -66,6 +92,51 @@ interface Sample {
   members: number;
   errors: number;
   [key: string]: number | string;
+}
+
+/** What a page's connection to a bot says about itself: states, the channels the bot announced, getStats(). */
+interface PageView {
+  announced?: string[];
+  [key: string]: unknown;
+}
+const pageView = (page: Page, botId: string) =>
+  page.evaluate((id) => (window as unknown as { diag(id: string): Promise<PageView> }).diag(id), botId);
+
+/**
+ * A bot's first stall report for a member comes with a `diag` line (its transports, SCTP association and channels);
+ * each is printed once, and when the silent member is a page, with the page's own view of that bot beside it.
+ */
+async function printDiagnoses(bots: RunningProgram[], pages: Page[], sessionIds: string[], done: Set<string>) {
+  for (const b of bots) {
+    const selfId = b.output().match(/in room "soak" as (\S+)/)?.[1];
+    for (const line of b.output().split("\n")) {
+      const m = line.match(/^(bot-\d+): diag (\S+) /);
+      if (!m || done.has(line)) continue;
+      done.add(line);
+      console.log(`soak diag: ${line}`);
+      const page = pages[sessionIds.indexOf(m[2]!)];
+      if (page && selfId) {
+        const view = await pageView(page, selfId);
+        console.log(`soak diag: page ${m[2]} about ${m[1]} (${selfId}): ${JSON.stringify(view)}`);
+      }
+    }
+  }
+}
+
+/** Each bot's SCTP history with each page, beside the page's view of that bot's channel. */
+async function printTraces(bots: RunningProgram[], pages: Page[], sessionIds: string[]) {
+  for (const b of bots) {
+    const selfId = b.output().match(/in room "soak" as (\S+)/)?.[1];
+    for (const line of b.output().split("\n")) {
+      const m = line.match(/^(bot-\d+): trace (\S+) (.*)$/);
+      const page = m && pages[sessionIds.indexOf(m[2]!)];
+      if (!m || !page || !selfId) continue;
+      const view = await pageView(page, selfId);
+      console.log(
+        `soak trace: ${m[1]} with page ${m[2]!.slice(0, 8)}: page has ${view.announced?.join(", ")}; bot: ${m[3]}`,
+      );
+    }
+  }
 }
 
 function latest(program: RunningProgram): Sample | undefined {
@@ -113,9 +184,14 @@ describe("soak", () => {
     const { url: pageUrl } = await servePage(PAGE, roomPageAssets());
     const browser = await launchChromium();
     const pages: Page[] = [];
+    const sessionIds: string[] = [];
+    const diagnosed = new Set<string>();
     for (let i = 0; i < 2; i++) {
       const page = await openStartPage(pageUrl, browser);
-      await page.evaluate(
+      page.on("console", (m) => {
+        if (m.type() === "error") console.log(`page-${i} console: ${m.text()}`);
+      });
+      sessionIds[i] = await page.evaluate(
         ([u, n]) => (window as unknown as { start(u: string, n: string): Promise<string> }).start(u!, n!),
         [url, `page-${i}`],
       );
@@ -148,12 +224,14 @@ describe("soak", () => {
         for (const line of errors.slice(reported[i])) console.log(`soak error event: ${line}`);
         reported[i] = errors.length;
       });
+      await printDiagnoses(bots, pages, sessionIds, diagnosed);
       const minutes = ((Date.now() - started) / 60_000 + WARMUP_MS / 60_000).toFixed(1);
       console.log(
         `soak ${minutes} min: ${now.map((s) => `${s?.name} rss ${((s?.rss ?? 0) / 2 ** 20).toFixed(0)} MiB fds ${s?.fds} handles ${s?.handles} members ${s?.members} loop lag p99/max ${s?.lagP99Ms}/${s?.lagMaxMs} ms errors ${s?.errors}`).join("; ")}`,
       );
     }
     clearInterval(cuts);
+    await printTraces(bots, pages, sessionIds);
     const endBots = bots.map(latest);
     const endPages = await pageStats();
     const hours = (Date.now() - started) / 3_600_000;
