@@ -1,6 +1,6 @@
-// The far end of sctp-input.test.ts, in a worker thread so that a packet which hangs or crashes werift takes down
-// this thread only and the test can say so: answers one offer, echoes every message on every channel it is given,
-// and reports an uncaught error instead of dying silently.
+// The far end of the hostile-input tests (echo-peer.ts), in a worker thread so that a packet which hangs or crashes
+// werift takes down this thread only and the test can say so: answers one offer, echoes every message on every
+// channel it is given, and reports an uncaught error instead of dying silently.
 import { createRequire } from "node:module";
 import { parentPort, workerData } from "node:worker_threads";
 

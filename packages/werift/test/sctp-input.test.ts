@@ -7,61 +7,11 @@
 //
 // The far end runs in a worker thread, so a hang or a crash there fails this test instead of the test run; after
 // every hostile packet it must still echo a message on the same channel.
-import { Worker } from "node:worker_threads";
-import { crc32c, type RTCDataChannel, type RTCPeerConnection } from "@parley/werift";
-import { afterEach, describe, expect, it } from "vitest";
-import { loopbackPeers } from "./loopback.js";
+import { crc32c, type RTCPeerConnection } from "@parley/werift";
+import { describe, expect, it } from "vitest";
+import { echoes, echoPeers } from "./echo-peer.js";
 
-/** Which werift build the far end loads; the patch changes both. */
-type Build = "import" | "require";
-type Description = Parameters<RTCPeerConnection["setRemoteDescription"]>[0];
-
-const newPeer = loopbackPeers();
-const workers: Worker[] = [];
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.terminate()));
-});
-
-/** A channel from a local connection to an echoing werift in a worker; `failure` is set if the worker dies. */
-async function echoPeer(build: Build) {
-  const worker = new Worker(new URL("./echo-peer.worker.mjs", import.meta.url), { workerData: build });
-  workers.push(worker);
-  const state: { failure?: string } = {};
-  worker.on("error", (err) => {
-    state.failure = `the far end crashed: ${err.message}`;
-  });
-  worker.on("exit", (code) => {
-    state.failure ??= `the far end exited (${code})`;
-  });
-  const pc = newPeer();
-  const channel = pc.createDataChannel("chat");
-  await pc.setLocalDescription(await pc.createOffer());
-  const answered = new Promise<Description>((resolve) =>
-    worker.once("message", (m: { answer: Description }) => resolve(m.answer)),
-  );
-  const { type, sdp } = pc.localDescription!;
-  worker.postMessage({ type, sdp });
-  await pc.setRemoteDescription(await answered);
-  await new Promise<void>((resolve) => {
-    if (channel.readyState === "open") resolve();
-    else channel.stateChange.subscribe((s) => s === "open" && resolve());
-  });
-  return { pc, channel, state };
-}
-
-/** Sends `text` and waits (at most 5 s) for its echo. */
-async function echoes(channel: RTCDataChannel, state: { failure?: string }, text: string): Promise<string> {
-  const got = new Promise<string>((resolve) => {
-    const sub = channel.onMessage.subscribe((data) => {
-      if (String(data) !== `echo ${text}`) return;
-      sub.unSubscribe();
-      resolve(String(data));
-    });
-  });
-  channel.send(text);
-  const timeout = new Promise<string>((resolve) => setTimeout(() => resolve(state.failure ?? "no echo in 5 s"), 5000));
-  return Promise.race([got, timeout]);
-}
+const echoPeer = echoPeers();
 
 /** An SCTP packet to the far end's association (ports 5000, its verification tag) with a correct checksum. */
 function packet(pc: RTCPeerConnection, chunks: Buffer, tag = pc.sctpTransport!.sctp.remoteVerificationTag): Buffer {
