@@ -1,14 +1,15 @@
 // The soak (`pnpm soak`; not part of `pnpm test`): SOAK_MINUTES (default 30) of a room with 8 bots, each in its own
-// process (test/soak/soak-bot.mjs; one records everyone), and 2 Chromium pages sending fake camera and microphone
-// and chatting over a data channel. Every bot restarts ICE on all its connections every 2 minutes; every signalling
-// link is cut every minute (a TCP proxy in front of the server). At the end: per process RSS, heap (compiled code
-// apart from the rest), open file descriptors and active handles at the start (after a warm-up) and at the end,
-// growth per hour, error events, and whether every recording decodes without an error (ffmpeg). SOAK_MINUTES,
-// SOAK_WARMUP_MS, SOAK_CUT_MS and SOAK_ICE_RESTART_MS change the defaults (a quick check of the harness:
-// SOAK_MINUTES=2 SOAK_WARMUP_MS=30000). It fails on an error event, a recording that does not decode, a member that
-// lost its peers, or pages that stopped receiving chat. For diagnosis it prints, with a bot's first stall report for
-// a member, what that connection says about itself on both ends (`soak diag`), and at the end each bot's SCTP
-// history with each page beside the page's view of the channel (`soak trace`; test/soak/connection-diag.mjs).
+// process (test/soak/soak-bot.mjs; one records everyone), and 2 Chromium pages sending fake camera and microphone and
+// chatting over a data channel. Every bot restarts ICE on all its connections every 2 minutes; every signalling link is
+// cut every minute (a TCP proxy in front of the server). At the end: per process RSS, heap (compiled code apart from
+// the rest), open file descriptors and active handles at the start (after a warm-up) and at the end, growth per hour
+// (with what V8 has committed for its heap, so native memory can be told apart), error events, and whether every
+// recording decodes without an error (ffmpeg). SOAK_MINUTES, SOAK_WARMUP_MS, SOAK_CUT_MS and SOAK_ICE_RESTART_MS change
+// the defaults (a quick check of the harness: SOAK_MINUTES=2 SOAK_WARMUP_MS=30000). It fails on an error event, a
+// recording that does not decode, a member that lost its peers, or pages that stopped receiving chat. For diagnosis it
+// prints, with a bot's first stall report for a member, what that connection says about itself on both ends (`soak
+// diag`), and at the end each bot's SCTP history with each page beside the page's view of the channel (`soak trace`;
+// test/soak/connection-diag.mjs).
 import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -86,6 +87,8 @@ interface Sample {
   heap: number;
   /** Compiled code and bytecode, part of `heap`. */
   code: number;
+  /** What V8 has committed for its heap: RSS growth beyond this (and `external`) is native memory. */
+  heapTotal: number;
   external: number;
   fds: number;
   handles: number;
@@ -149,7 +152,7 @@ function latest(program: RunningProgram): Sample | undefined {
 }
 
 /** Growth per hour from `a` to `b` in MiB; `heap-code` is the heap outside compiled code. */
-function rate(a: Sample, b: Sample, hours: number, k: "rss" | "code" | "external" | "heap-code"): string {
+function rate(a: Sample, b: Sample, hours: number, k: "rss" | "heapTotal" | "code" | "external" | "heap-code"): string {
   const value = (s: Sample) => (k === "heap-code" ? s.heap - s.code : s[k]);
   return ((value(b) - value(a)) / 2 ** 20 / hours).toFixed(1);
 }
@@ -251,17 +254,17 @@ describe("soak", () => {
       ),
     );
     const rows: string[] = [
-      "process | rss MiB start→end (per hour) | heap outside code MiB | code MiB | external MiB | fds | handles | errors | second half per hour: rss, heap outside code, code",
+      "process | rss MiB start→end (per hour) | V8 heap committed MiB | heap outside code MiB | code MiB | external MiB | fds | handles | errors | second half per hour: rss, heap outside code, code",
     ];
     const halfHours = hours / 2;
     const mib = (n: number) => (n / 2 ** 20).toFixed(1);
     endBots.forEach((end, i) => {
       const start = startBots[i]!;
-      const span = (k: "rss" | "code" | "external") =>
+      const span = (k: "rss" | "heapTotal" | "code" | "external") =>
         `${mib(start[k])}→${mib(end![k])} (${rate(start, end!, hours, k)}/h)`;
       const heap = `${mib(start.heap - start.code)}→${mib(end!.heap - end!.code)} (${rate(start, end!, hours, "heap-code")}/h)`;
       rows.push(
-        `${end!.name} | ${span("rss")} | ${heap} | ${span("code")} | ${span("external")} | ${start.fds}→${end!.fds} | ${start.handles}→${end!.handles} | ${end!.errors} | ${secondHalf(midBots?.[i], end!, halfHours)}`,
+        `${end!.name} | ${span("rss")} | ${span("heapTotal")} | ${heap} | ${span("code")} | ${span("external")} | ${start.fds}→${end!.fds} | ${start.handles}→${end!.handles} | ${end!.errors} | ${secondHalf(midBots?.[i], end!, halfHours)}`,
       );
     });
     endPages.forEach((end, i) => {
