@@ -97,6 +97,9 @@ interface Sample {
   [key: string]: number | string;
 }
 
+/** The bot's peer id, from the line it prints once it has joined. */
+const peerIdOf = (bot: RunningProgram) => bot.output().match(/in room "soak" as (\S+)/)?.[1];
+
 /** What a page's connection to a bot says about itself: states, the channels the bot announced, getStats(). */
 interface PageView {
   announced?: string[];
@@ -111,7 +114,7 @@ const pageView = (page: Page, botId: string) =>
  */
 async function printDiagnoses(bots: RunningProgram[], pages: Page[], sessionIds: string[], done: Set<string>) {
   for (const b of bots) {
-    const selfId = b.output().match(/in room "soak" as (\S+)/)?.[1];
+    const selfId = peerIdOf(b);
     for (const line of b.output().split("\n")) {
       const m = line.match(/^(bot-\d+): diag (\S+) /);
       if (!m || done.has(line)) continue;
@@ -129,7 +132,7 @@ async function printDiagnoses(bots: RunningProgram[], pages: Page[], sessionIds:
 /** Each bot's SCTP history with each page, beside the page's view of that bot's channel. */
 async function printTraces(bots: RunningProgram[], pages: Page[], sessionIds: string[]) {
   for (const b of bots) {
-    const selfId = b.output().match(/in room "soak" as (\S+)/)?.[1];
+    const selfId = peerIdOf(b);
     for (const line of b.output().split("\n")) {
       const m = line.match(/^(bot-\d+): trace (\S+) (.*)$/);
       const page = m && pages[sessionIds.indexOf(m[2]!)];
