@@ -40,7 +40,7 @@ afterAll(async () => {
   await turn?.close();
 });
 
-/** Two relay-only bots in `room`; resolves with b's view of a and every connection state b saw for it. */
+/** Two relay-only bots in `room`, connected with a channel "c" open: both rooms, and every connection state b saw. */
 async function pair(room: string, extra: PeerOptions) {
   const options: PeerOptions = { iceTransportPolicy: "relay", connectTimeoutMs: 4000, ...extra };
   const a = await Peer.connect(url, options);
@@ -57,19 +57,43 @@ async function pair(room: string, extra: PeerOptions) {
   const stats = await member.stats();
   expect(stats.localCandidateType).toBe("relay");
   expect(turn.counters.relayedToPeer).toBeGreaterThan(0);
-  return states;
+  return { states, ra, rb, a, b };
 }
 
 it("starts on the TURN URL that answers, so the first attempt connects", async () => {
-  const states = await pair("preflight", {});
+  const { states } = await pair("preflight", {});
   expect(states).not.toContain("failed"); // no plan was tried and abandoned on the way
   // Two probes per bot's preflight allocated and deleted; only the two connections' allocations remain.
   await expect.poll(() => turn.allocationCount, { timeout: 5000 }).toBe(2);
 });
 
 it("fails over to the second TURN URL with ICE restarts when the preflight is off", async () => {
-  const states = await pair("failover", { turnPreflightMs: 0 });
+  const { states } = await pair("failover", { turnPreflightMs: 0 });
   expect(states).toContain("failed"); // the dead first plan was tried
+});
+
+it("both ends restarting ICE at the same moment settle on one restart without failing (relay-only)", async () => {
+  // What happens when both ends take a path for dead at once and neither waits for the other: their restart offers
+  // cross and the polite end yields. The impolite end must not let the yielded offer's end-of-candidates end the
+  // candidates of the answer it gets next: it did, ICE failed at once, and the call stayed down. Relay-only, so no
+  // peer-reflexive candidate learnt from the polite end's checks can hide it.
+  const { ra, rb, a, b } = await pair("collide", {});
+  const ends = [rb.members.get(a.id)!, ra.members.get(b.id)!];
+  const ufrags = () => ends.map((m) => /a=ice-ufrag:(\S+)/.exec(m.pc.localDescription!.sdp)![1]);
+  const before = ufrags();
+  const states: string[] = [];
+  for (const end of ends) end.on("connection-state", (state) => states.push(state));
+  for (const end of ends) end.restartIce();
+  await expect
+    .poll(() => ufrags().every((u, i) => u !== before[i]) && ends.every((m) => m.pc.signalingState === "stable"), {
+      timeout: 15_000,
+    })
+    .toBe(true);
+  await expect.poll(() => ends.map((m) => m.connectionState), { timeout: 15_000 }).toEqual(["connected", "connected"]);
+  const got = new Promise<string>((resolve) => rb.once("message", (_m, _c, data) => resolve(String(data))));
+  await ra.send("c", "after both restarted");
+  expect(await got).toBe("after both restarted");
+  expect(states).not.toContain("failed");
 });
 
 it("moves a live call to the next TURN server when its server dies: data flows again within 5 s", async () => {
@@ -88,6 +112,19 @@ it("moves a live call to the next TURN server when its server dies: data flows a
     rb.on("message", () => arrivals.push(Date.now()));
     await expect.poll(() => [...ra.members.values()][0]?.channel("tick")?.readyState, { timeout: 30_000 }).toBe("open");
     const ticker = setInterval(() => void ra.send("tick", "t").catch(() => {}), 20);
+    // Which ends restart ICE themselves (the follower's restart comes with the leader's offer, not from restartIce).
+    const restartedBy: string[] = [];
+    for (const [peer, room] of [
+      [a, ra],
+      [b, rb],
+    ] as const) {
+      const member = [...room.members.values()][0]!;
+      const restartIce = member.pc.restartIce.bind(member.pc);
+      member.pc.restartIce = () => {
+        restartedBy.push(member.polite ? `${peer.id} (polite)` : `${peer.id} (impolite)`);
+        restartIce();
+      };
+    }
     try {
       await expect.poll(() => arrivals.length, { timeout: 10_000 }).toBeGreaterThan(20);
       expect(first.allocationCount).toBeGreaterThan(0);
@@ -99,6 +136,11 @@ it("moves a live call to the next TURN server when its server dies: data flows a
       console.log(`TURN failover: data flowed again ${gap} ms after the first TURN server died`);
       expect(second.allocationCount).toBeGreaterThan(0);
       expect(gap).toBeLessThan(5000);
+      // One end led and the other followed: a second restart (the polite end not waiting for the lead) would cross
+      // the first and cost another interruption. Its timer would have run out by now.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(restartedBy).toHaveLength(1);
+      expect(restartedBy[0]).toMatch(/\(impolite\)$/);
     } finally {
       clearInterval(ticker);
     }

@@ -45,8 +45,13 @@ export interface MemberConfig {
   send: (message: Outgoing) => void;
 }
 
-/** How much longer the polite end waits before restarting ICE itself, for the impolite end's lead to arrive. */
-const FOLLOWER_GRACE_MS = 500;
+/**
+ * How much longer the polite end waits before restarting ICE itself, for the impolite end's lead to arrive. Both ends
+ * lose a dead path at the same moment and notice it within ~100 ms of each other (werift patch 15's 100 ms watch), so
+ * this covers that and the signal's trip. Short because a browser never leads: against one, the polite bot waits it
+ * out every time, and a browser's SCTP retries a lost message at 2.8 s, then not before 5.8 s.
+ */
+const FOLLOWER_GRACE_MS = 250;
 /** After maxRestarts quick restarts, the next comes after this, then twice as long each time up to the maximum. */
 const SLOW_RESTART_MS = 5_000;
 const MAX_SLOW_RESTART_MS = 60_000;
@@ -182,6 +187,9 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
   /** Starts an ICE restart (new credentials, new candidates) through perfect negotiation. */
   restartIce(): void {
     if (this.closed) return;
+    // This restart is the recovery: none other is due, and it has connectTimeoutMs to get connected.
+    clearTimeout(this.disconnectTimer);
+    this.armConnectTimer();
     this.pc.restartIce();
   }
 
@@ -211,8 +219,11 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
   private onConnectionState(state: ConnectionState): void {
     if (this.closed) return;
     this.emit("connection-state", state);
-    clearTimeout(this.disconnectTimer);
+    // Only "connected" calls a pending recovery off. "connecting" after "failed" or "disconnected" is werift starting
+    // ICE over on the same credentials (a renegotiation from the far end), which recovers nothing on a dead path; it
+    // used to cancel the restart that "failed" had scheduled, and the connection stayed down.
     if (state === "connected") {
+      clearTimeout(this.disconnectTimer);
       clearTimeout(this.connectTimer);
       this.restarts = 0;
       this.failureReported = false;
@@ -277,7 +288,6 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
 
   private restartNow(): void {
     if (this.closed) return;
-    this.armConnectTimer();
     if (this.config.plans.length > 1) {
       this.plan = (this.plan + 1) % this.config.plans.length;
       this.pc.setConfiguration({ ...this.config.rtc, iceServers: this.config.plans[this.plan]! });

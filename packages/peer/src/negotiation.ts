@@ -85,6 +85,10 @@ export class PerfectNegotiation {
   candidate(candidate: RTCIceCandidateInit | null): Promise<void> {
     return this.enqueue(async () => {
       if (this.closed) return;
+      // The end of an ignored offer's candidates is not the end of ours: werift would apply it to the ICE agent as it
+      // is now — after an ICE restart of our own, the one that has no candidates yet — and then drop every candidate
+      // of the answer that settles the glare, failing ICE at once (both ends restarting at the same moment hung).
+      if (candidate === null && this.ignoreOffer) return;
       try {
         await this.pc.addIceCandidate(candidate ?? undefined);
       } catch (err) {

@@ -17,8 +17,9 @@ export interface PeerOptions {
   /** "relay" to use TURN only (no host or server-reflexive candidates). */
   iceTransportPolicy?: "all" | "relay";
   /**
-   * Restart ICE when a connection stays "disconnected" this long (it is "disconnected" after 2.5 s without receiving
-   * anything). Default 500 ms: an ICE restart keeps DTLS and every channel, so it costs little.
+   * Restart ICE when a connection stays "disconnected" this long (it is "disconnected" once a check sent after 750 ms
+   * without receiving anything goes unanswered, or after 2.5 s of silence). Default 500 ms: an ICE restart keeps DTLS
+   * and every channel, so it costs little.
    */
   restartAfterMs?: number;
   /** A connection not up this long after starting or restarting counts as failed. Default 10 s. */

@@ -1,10 +1,11 @@
-// Patch 15 takes a path that has received nothing for 2.5 s for "disconnected" (the peer then restarts ICE). Two
-// things must not fool it: a stall of this very process (packets wait in the socket while the loop is blocked, and
-// timers run before I/O, so the first tick after a stall saw seconds of "silence"), and media that comes back before
-// the next connectivity check is answered (the path works again; the connection must say so).
+// Patch 15 takes a path for dead (ICE "disconnected"; the peer then restarts ICE) when a check sent after 750 ms of
+// silence goes unanswered, or after 2.5 s of silence. Things that must not fool it: a stall of this very process
+// (packets wait in the socket while the loop is blocked, and timers run before I/O, so the first tick after a stall
+// saw seconds of "silence"), a path that is merely quiet, and media that comes back before the next check is
+// answered (the path works again; the connection must say so). Patch 22: gathering finished is not ICE "completed".
 import { MediaStreamTrack, type RTCPeerConnection, RtpHeader, RtpPacket } from "@parley/werift";
 import { afterEach, describe, expect, it } from "vitest";
-import { loopbackPeers } from "./loopback.js";
+import { loopbackPeers, offerAnswer } from "./loopback.js";
 
 const newPeer = loopbackPeers();
 const pumps: NodeJS.Timeout[] = [];
@@ -95,7 +96,7 @@ describe("the receiving watch (patch 15)", () => {
     expect(b.states).not.toContain("disconnected");
   });
 
-  it("goes 'disconnected' after 2.5 s of silence, and is 'connected' again as the first packet arrives", async () => {
+  it("goes 'disconnected' when a check after the silence goes unanswered, 'connected' again at the first packet", async () => {
     const [a, b] = await sendingPair();
     let received = 0;
     let stateAtFirstAfter: string | undefined;
@@ -112,13 +113,60 @@ describe("the receiving watch (patch 15)", () => {
     const silentAt = Date.now();
     await expect.poll(() => a.pc.connectionState, { timeout: 5000, interval: 50 }).toBe("disconnected");
     const noticedMs = Date.now() - silentAt;
-    expect(noticedMs).toBeGreaterThanOrEqual(2400);
-    expect(noticedMs).toBeLessThan(4000);
-    // The path comes back. a's next check is up to a second away; the media, 20 ms.
+    // Not before a check sent after 750 ms of silence had its 500 ms to be answered; well before the 2.5 s backstop.
+    expect(noticedMs).toBeGreaterThanOrEqual(1200);
+    expect(noticedMs).toBeLessThan(2400);
+    // The path comes back. a's next check is up to half a second away; the media, 20 ms.
     transport.send = send;
     restored = true;
     await expect.poll(() => stateAtFirstAfter, { timeout: 3000 }).toBeDefined();
     expect(stateAtFirstAfter).toBe("connected");
     expect(a.states.slice(-2)).toEqual(["disconnected", "connected"]);
+  });
+
+  it("a quiet path whose checks are answered stays 'connected'", async () => {
+    // No media and no data: only the watch's checks (and consent) cross, for three times the backstop.
+    const a = newPeer();
+    const b = newPeer();
+    a.onicecandidate = ({ candidate }) => candidate && void b.addIceCandidate(candidate);
+    b.onicecandidate = ({ candidate }) => candidate && void a.addIceCandidate(candidate);
+    a.createDataChannel("quiet");
+    await offerAnswer(a, b);
+    await expect
+      .poll(() => [a.connectionState, b.connectionState], { timeout: 10_000 })
+      .toEqual(["connected", "connected"]);
+    const states: string[] = [];
+    for (const pc of [a, b]) pc.connectionStateChange.subscribe((state) => states.push(state));
+    await sleep(7500);
+    expect(states).toEqual([]);
+  });
+});
+
+describe("ICE transport states (patch 22)", () => {
+  it("reports no 'completed' for finished gathering: new → checking → connected", async () => {
+    const a = newPeer();
+    const b = newPeer();
+    const seen: string[] = [];
+    a.iceConnectionStateChange.subscribe((state) => seen.push(state));
+    a.onicecandidate = ({ candidate }) => candidate && void b.addIceCandidate(candidate);
+    b.onicecandidate = ({ candidate }) => candidate && void a.addIceCandidate(candidate);
+    a.createDataChannel("c");
+    await offerAnswer(a, b);
+    await expect.poll(() => a.connectionState, { timeout: 10_000 }).toBe("connected");
+    expect(seen).toEqual(["checking", "connected"]);
+  });
+
+  it("an ICE restart on a dead path does not call the connection 'connected' before its checks", async () => {
+    const [a, b] = await sendingPair();
+    const transport = selectedTransport(b.pc);
+    transport.send = async () => {}; // b's packets are lost: a's path is dead
+    await expect.poll(() => a.pc.connectionState, { timeout: 5000, interval: 50 }).toBe("disconnected");
+    // a restarts ICE: new credentials, gathering done at once on loopback. The far end never hears of it.
+    a.pc.onicecandidate = () => {};
+    await a.pc.setLocalDescription(await a.pc.createOffer({ iceRestart: true }));
+    await expect.poll(() => a.pc.iceGatheringState).toBe("complete");
+    await sleep(300);
+    expect(a.pc.connectionState).toBe("disconnected");
+    expect(a.states).not.toContain("connected");
   });
 });
