@@ -15,6 +15,7 @@ import {
   type Welcome,
 } from "../protocol/messages.js";
 import { backoffDelay, type ReconnectOptions } from "./backoff.js";
+import { Requests } from "./requests.js";
 import { type OpenFailure, openSocket, type Socket, type WebSocketConstructor } from "./socket.js";
 
 /** Processed messages are acknowledged (`received`) every this many, or ACK_DELAY_MS after the last one. */
@@ -84,24 +85,6 @@ export interface SignalClientEvents {
   close: (reason: SignalError | undefined) => void;
 }
 
-interface Pending {
-  id: string;
-  text: string;
-  resolve: (msg: ServerMessage) => void;
-  reject: (err: SignalError) => void;
-  timer: ReturnType<typeof setTimeout>;
-  /** Part of the session's state: re-sent after a resume (the server answers a repeated id from its cache). */
-  sent: boolean;
-  /** Bound to one socket (hello, heartbeat ping): never queued or re-sent. */
-  oneShot: boolean;
-  /** Answered UNAVAILABLE: goes again, in order, after a pause (the server dedupes by id). */
-  retry: boolean;
-}
-
-/** Pauses before re-sending requests answered UNAVAILABLE: 200 ms, doubling to 2 s. */
-const RETRY_FIRST_MS = 200;
-const RETRY_MAX_MS = 2000;
-
 type State = "connecting" | "open" | "reconnecting" | "closed";
 
 /** Errors after which reconnecting cannot help. */
@@ -116,24 +99,19 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
   private socket: Socket | undefined;
   private state: State = "connecting";
   private welcomeMessage: Welcome | undefined;
-  private nextId = 1;
   private lastSeq = 0;
   /** The highest seq acknowledged to the server with `received`. */
   private ackedSeq = 0;
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private attempt = 0;
-  private readonly pending = new Map<string, Pending>();
+  private readonly requests = new Requests({
+    send: (text) => this.socket?.send(text),
+    open: () => this.state === "open" && this.socket !== undefined,
+    rate: () => this.welcomeMessage?.limits.messagesPerSecond ?? 50,
+  });
   private readonly joinedRooms = new Map<string, RoomState>();
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  private flushTimer: ReturnType<typeof setTimeout> | undefined;
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
-  private retryDelay = RETRY_FIRST_MS;
-  /** Requests were refused UNAVAILABLE: nothing new is sent until they have gone again (see scheduleRetry). */
-  private paused = false;
-  private readonly outgoing: Pending[] = [];
-  private tokens = 0;
-  private tokensAt = Date.now();
   private readonly options: Required<Pick<SignalClientOptions, "requestTimeoutMs" | "heartbeatMs" | "maxQueued">> &
     SignalClientOptions;
 
@@ -308,7 +286,7 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
     this.emit("welcome", welcome);
     if (welcome.resumed) this.emit("resumed", welcome);
     // Requests whose answers were lost with the old socket go again; the server answers repeats from its cache.
-    this.requeueAll();
+    this.requests.requeueAll();
   }
 
   /** A new session after a failed resume: requests for the old one fail, rooms are joined again. */
@@ -316,19 +294,14 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
     this.welcomeMessage = welcome;
     this.lastSeq = 0;
     this.ackedSeq = 0;
-    for (const p of [...this.pending.values()]) {
-      if (p.sent)
-        this.settle(p.id)?.reject(
-          new SignalError(SignalErrorCode.SessionExpired, "the session was lost before an answer came", p.id),
-        );
-    }
+    this.requests.failSent();
     this.state = "open";
     this.attempt = 0;
     this.startHeartbeat();
     this.emit("welcome", welcome);
     const rooms = [...this.joinedRooms.values()];
     this.joinedRooms.clear();
-    this.requeueAll();
+    this.requests.requeueAll();
     for (const room of rooms) {
       try {
         await this.join(room.room, room.metadata);
@@ -339,7 +312,6 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
     this.emit("session-replaced", previous.sessionId, welcome);
   }
 
-  /** The socket is gone: reconnect (with backoff and jitter) unless we are closing or told not to. */
   /**
    * Tells the server which messages were processed (`received`), so it need not keep them for a resume: without
    * this, a long session's outbox fills with delivered messages and a blip after the bound costs the session.
@@ -359,15 +331,15 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
     if (this.state !== "open" || !this.socket || this.lastSeq <= this.ackedSeq) return;
     this.socket.send(JSON.stringify({ type: "received", seq: this.lastSeq }));
     this.ackedSeq = this.lastSeq;
-    this.tokens -= 1; // a frame like any other against the server's rate
+    this.requests.spendToken(); // a frame like any other against the server's rate
   }
 
+  /** The socket is gone: reconnect (with backoff and jitter) unless we are closing or told not to. */
   private onDrop(reason: string): void {
     this.stopHeartbeat();
-    clearTimeout(this.flushTimer);
+    this.requests.pause();
     clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
-    this.flushTimer = undefined;
     this.socket = undefined;
     if (this.state === "closed") return;
     const options = this.options.reconnect;
@@ -403,15 +375,11 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
     this.state = "closed";
     this.stopHeartbeat();
     clearTimeout(this.reconnectTimer);
-    clearTimeout(this.flushTimer);
     clearTimeout(this.ackTimer);
-    clearTimeout(this.retryTimer);
-    this.outgoing.length = 0;
     const socket = this.socket;
     this.socket = undefined;
     if (socket && socket.readyState <= 1) socket.close(1000, "client closed");
-    const why = reason ?? new SignalError(SignalErrorCode.Closed, "client closed");
-    for (const id of [...this.pending.keys()]) this.settle(id)?.reject(why);
+    this.requests.rejectAll(reason ?? new SignalError(SignalErrorCode.Closed, "client closed"));
     this.emit("close", reason);
   }
 
@@ -441,134 +409,17 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
   /** A request that is part of the session: queued while reconnecting, re-sent after a resume. */
   private request(body: Record<string, unknown>): Promise<ServerMessage> {
     if (this.state === "closed") return Promise.reject(new SignalError(SignalErrorCode.Closed, "client is closed"));
-    if ((this.state !== "open" || this.paused) && this.pending.size >= this.options.maxQueued) {
+    if ((this.state !== "open" || this.requests.paused) && this.requests.size >= this.options.maxQueued) {
       return Promise.reject(
-        new SignalError(SignalErrorCode.QueueFull, `${this.pending.size} requests already wait for a connection`),
+        new SignalError(SignalErrorCode.QueueFull, `${this.requests.size} requests already wait for a connection`),
       );
     }
-    return this.track(body, this.options.requestTimeoutMs, (p) => this.transmit(p));
+    return this.requests.session(body, this.options.requestTimeoutMs);
   }
 
   /** A request on the current socket only (hello, heartbeat ping): not queued, not re-sent. */
   private exchange(body: Record<string, unknown>, timeoutMs = this.options.requestTimeoutMs): Promise<ServerMessage> {
-    return this.track(body, timeoutMs, (p) => {
-      p.oneShot = true;
-      this.socket?.send(p.text);
-    });
-  }
-
-  private track(body: Record<string, unknown>, timeoutMs: number, start: (p: Pending) => void): Promise<ServerMessage> {
-    const id = String(this.nextId++);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.settle(p.id)?.reject(
-          new SignalError(SignalErrorCode.Timeout, `no answer to ${String(body.type)} within ${timeoutMs} ms`, id),
-        );
-      }, timeoutMs);
-      const p: Pending = {
-        id,
-        text: JSON.stringify({ ...body, id }),
-        resolve,
-        reject,
-        timer,
-        sent: false,
-        oneShot: false,
-        retry: false,
-      };
-      this.pending.set(id, p);
-      start(p);
-    });
-  }
-
-  /**
-   * Sends in order, paced to the server's advertised messagesPerSecond (with a burst of one second's worth, half the
-   * server's allowance), so a busy client queues instead of tripping the server's rate limit.
-   */
-  private transmit(p: Pending): void {
-    this.outgoing.push(p);
-    this.flush();
-  }
-
-  private flush(): void {
-    // Flushed when the connection is back, or when requests refused UNAVAILABLE go again.
-    if (this.flushTimer || this.paused || this.state !== "open" || !this.socket) return;
-    const rate = this.welcomeMessage?.limits.messagesPerSecond ?? 50;
-    while (this.outgoing.length > 0) {
-      const now = Date.now();
-      this.tokens = Math.min(rate, this.tokens + ((now - this.tokensAt) / 1000) * rate);
-      this.tokensAt = now;
-      if (this.tokens < 1) {
-        this.flushTimer = setTimeout(
-          () => {
-            this.flushTimer = undefined;
-            this.flush();
-          },
-          Math.ceil(((1 - this.tokens) / rate) * 1000),
-        );
-        return;
-      }
-      const p = this.outgoing.shift()!;
-      if (!this.pending.has(p.id)) continue; // timed out while waiting
-      this.tokens -= 1;
-      p.sent = true;
-      this.socket.send(p.text);
-    }
-  }
-
-  /**
-   * The server's store is unreachable for now (UNAVAILABLE). The server then refuses every later request on this
-   * connection until the first refused one comes back, so the client pauses: once every request in flight has its
-   * answer, it waits a moment and sends the refused ones again, in their order, with their ids (a request that did
-   * run is answered from the server's cache, not run twice), and only then anything newer. Order per sender holds.
-   * The request's own timeout still bounds it. False for requests that are not retried (hello, heartbeat pings).
-   */
-  private scheduleRetry(id: string): boolean {
-    const p = this.pending.get(id);
-    if (!p || p.oneShot) return false;
-    p.retry = true;
-    this.paused = true;
-    this.retryWhenSettled();
-    return true;
-  }
-
-  private retryWhenSettled(): void {
-    if (this.retryTimer || !this.paused) return;
-    for (const q of this.pending.values()) if (q.sent && !q.retry && !q.oneShot) return; // still in flight
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      const again = [...this.pending.values()].filter((q) => q.retry);
-      for (const q of again) q.retry = false;
-      const queued = new Set(again);
-      this.outgoing.splice(0, this.outgoing.length, ...again, ...this.outgoing.filter((q) => !queued.has(q)));
-      this.paused = false;
-      this.flush();
-    }, this.retryDelay);
-    this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS);
-  }
-
-  /** After a reconnect: every unanswered session request, oldest first (Map order is insertion order). */
-  private requeueAll(): void {
-    // A new connection: everything unanswered goes again in order, refused or not.
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
-    this.paused = false;
-    this.outgoing.length = 0;
-    for (const p of this.pending.values()) {
-      p.retry = false;
-      if (!p.oneShot) this.outgoing.push(p);
-    }
-    this.tokens = this.welcomeMessage?.limits.messagesPerSecond ?? 50;
-    this.tokensAt = Date.now();
-    this.flush();
-  }
-
-  private settle(id: string): Pending | undefined {
-    const p = this.pending.get(id);
-    if (!p) return undefined;
-    this.pending.delete(p.id);
-    clearTimeout(p.timer);
-    if (this.paused) queueMicrotask(() => this.retryWhenSettled());
-    return p;
+    return this.requests.oneShot(body, timeoutMs);
   }
 
   // ---- incoming ---------------------------------------------------------------------------------------------------
@@ -597,10 +448,8 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
     switch (msg.type) {
       case "error": {
         const err = new SignalError(msg.code as SignalErrorCode, msg.message, msg.re);
-        if (msg.code === SignalErrorCode.Unavailable && msg.re && this.scheduleRetry(msg.re)) return;
-        const p = msg.re ? this.settle(msg.re) : undefined;
-        if (p) p.reject(err);
-        else this.emit("error", err);
+        if (msg.code === SignalErrorCode.Unavailable && msg.re && this.requests.scheduleRetry(msg.re)) return;
+        if (!msg.re || !this.requests.refused(msg.re, err)) this.emit("error", err);
         return;
       }
       case "member-joined":
@@ -636,8 +485,7 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
         this.onDrop(`server said bye: ${msg.reason}`);
         return;
       default:
-        this.retryDelay = RETRY_FIRST_MS;
-        this.settle(msg.re)?.resolve(msg);
+        this.requests.answered(msg.re, msg);
     }
   }
 }
