@@ -265,6 +265,19 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
    */
   private recover(): void {
     if (this.closed) return;
+    if (this.pc.dtlsTransports.some((t) => t.state === "failed")) {
+      // An ICE restart keeps the DTLS association, so one that failed stays failed: werift answers every restart with
+      // "failed" again. Seen in join storms of 50 when every handshake ran at once on a saturated core. Say so once
+      // and stop restarting; the connection cannot come back without a new one (the member leaving and rejoining).
+      if (!this.failureReported) {
+        this.failureReported = true;
+        this.fail(
+          "CONNECTION_FAILED",
+          `connection to ${this.id} failed: its DTLS handshake failed, which an ICE restart cannot repair`,
+        );
+      }
+      return;
+    }
     if (this.restarts >= this.config.maxRestarts) {
       if (!this.failureReported) {
         this.failureReported = true;
