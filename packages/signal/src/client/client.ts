@@ -337,7 +337,7 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
   /** The socket is gone: reconnect (with backoff and jitter) unless we are closing or told not to. */
   private onDrop(reason: string): void {
     this.stopHeartbeat();
-    this.requests.pause();
+    this.requests.stopSending();
     clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
     this.socket = undefined;
@@ -409,7 +409,7 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
   /** A request that is part of the session: queued while reconnecting, re-sent after a resume. */
   private request(body: Record<string, unknown>): Promise<ServerMessage> {
     if (this.state === "closed") return Promise.reject(new SignalError(SignalErrorCode.Closed, "client is closed"));
-    if ((this.state !== "open" || this.requests.paused) && this.requests.size >= this.options.maxQueued) {
+    if ((this.state !== "open" || this.requests.waitingToRetry) && this.requests.size >= this.options.maxQueued) {
       return Promise.reject(
         new SignalError(SignalErrorCode.QueueFull, `${this.requests.size} requests already wait for a connection`),
       );

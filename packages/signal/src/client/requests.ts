@@ -52,7 +52,7 @@ export class Requests {
   }
 
   /** Whether new requests wait for refused ones to go again. */
-  get paused(): boolean {
+  get waitingToRetry(): boolean {
     return this.pausedForRetry;
   }
 
@@ -132,14 +132,14 @@ export class Requests {
   }
 
   /** The connection dropped: stop sending until requeueAll. Answers already owed are kept (re-sent on resume). */
-  pause(): void {
+  stopSending(): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
   }
 
   /** Closed for good: every request fails with `why`. */
   rejectAll(why: SignalError): void {
-    this.pause();
+    this.stopSending();
     clearTimeout(this.retryTimer);
     this.outgoing.length = 0;
     for (const id of [...this.pending.keys()]) this.settle(id)?.reject(why);
