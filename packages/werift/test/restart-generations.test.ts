@@ -4,7 +4,8 @@
 // before the restart was answered just after it and nominated its old pair on the restarted agent, so the peer
 // connection took ICE for running and never started the new generation; one direction stayed silent until the next
 // restart. Also: the follower of every restart sent an offer of its own, and its answer ran ICE a second time, which
-// left the transport "checking" for ever on a working path.
+// left the transport "checking" for ever on a working path; and an answer carrying the credentials of a restart the
+// far end had rolled back started a restart loop between the two ends.
 import type { RTCDataChannel, RTCPeerConnection } from "@parley/werift";
 import { describe, expect, it } from "vitest";
 import { loopbackPeers, offerAnswer } from "./loopback.js";
@@ -131,5 +132,27 @@ describe("ICE restarts: one start per generation (patch 23)", () => {
     await a.setLocalDescription(await a.createAnswer());
     await b.setRemoteDescription(a.localDescription!);
     await bothWaysFlow(atA, atB);
+  });
+
+  it("an ICE restart rolled back in a glare, then a plain offer from the other end: no restart loop, both connect", async () => {
+    const [a, b, atA, atB] = await chatPair();
+    const aUfrag = ufragOf(a.localDescription?.sdp);
+    let aOffersNeeded = 0;
+    a.onnegotiationneeded = () => aOffersNeeded++;
+    // b's ICE restart offer loses a glare to a plain renegotiation of a's (perfect negotiation's polite end)...
+    b.restartIce();
+    await b.setLocalDescription(await b.createOffer());
+    a.addTransceiver("audio", { direction: "recvonly" });
+    await a.setLocalDescription(await a.createOffer());
+    await b.setLocalDescription({ type: "rollback" } as never);
+    // ...so b answers a's offer with the credentials of its rolled-back restart.
+    await b.setRemoteDescription(a.localDescription!);
+    await b.setLocalDescription(await b.createAnswer());
+    await a.setRemoteDescription(b.localDescription!);
+    await bothWaysFlow(atA, atB);
+    for (const pc of [a, b]) await expect.poll(() => pc.iceConnectionState, { timeout: 3000 }).toBe("connected");
+    // a keeps the credentials b already has: nothing to re-offer (a new offer restarted b again, and so on).
+    expect(iceOf(a).connection.localUsername).toBe(aUfrag);
+    expect(aOffersNeeded).toBe(0);
   });
 });

@@ -1,12 +1,9 @@
 import { createServer, type Server as HttpServer, type IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import * as v from "valibot";
 import { type WebSocket, WebSocketServer } from "ws";
 import { SignalErrorCode } from "../protocol/errors.js";
-import { MAX_JSON_DEPTH, nestsDeeperThan } from "../protocol/json-depth.js";
 import {
-  ClientMessageSchema,
-  describeIssues,
+  type ClientMessage,
   type Hello,
   type IceServer,
   type Member,
@@ -15,9 +12,9 @@ import {
 } from "../protocol/messages.js";
 import { type Authenticate, type Grant, grantProblem, openAccess, tokenAuthenticator } from "./auth.js";
 import { newCounters, type SignalServerCounters } from "./counters.js";
+import { type Connection, FrameIntake } from "./intake.js";
 import { LocalNode } from "./local-node.js";
 import { validateOptions } from "./options.js";
-import { TokenBucket } from "./rate-limit.js";
 import { type ClusterHost, RedisCluster } from "./redis/cluster.js";
 import { MemoryRoomStore, type RoomStore } from "./rooms.js";
 import { SendBatcher } from "./send-batcher.js";
@@ -71,29 +68,12 @@ export interface SignalServerOptions {
   redis?: string | { url: string; prefix?: string };
 }
 
-interface Connection {
-  socket: WebSocket;
-  request: IncomingMessage | undefined;
-  alive: boolean;
-  helloTimer: NodeJS.Timeout | undefined;
-  /** Frames are handled one after another (a join must finish before the signal that follows it is routed). */
-  chain: Promise<void>;
-  queued: number;
-  bucket: TokenBucket;
-  /** Messages refused in a row for the rate limit; past a second's worth the connection is closed. */
-  refusedInARow: number;
-  lastRefusedAt: number;
-}
-
 /** A session whose TURN credentials are refreshed while it has a socket. */
 interface IceHolder {
   grant: Grant;
   readonly socket: WebSocket | undefined;
   iceTimer: NodeJS.Timeout | undefined;
 }
-
-/** Frames one connection may have waiting while an earlier one awaits the room store. */
-const MAX_QUEUED_FRAMES = 64;
 
 type Limits = Required<
   Pick<
@@ -122,6 +102,7 @@ export class SignalServer {
   private readonly store: RoomStore;
   private readonly authenticate: Authenticate;
   private readonly batcher = new SendBatcher();
+  private readonly intake: FrameIntake;
   private readonly connections = new Set<Connection>();
   private readonly heartbeat: NodeJS.Timeout;
   private httpServer: HttpServer | undefined;
@@ -154,6 +135,13 @@ export class SignalServer {
     this.wss.on("connection", (socket: WebSocket, request: IncomingMessage | undefined) =>
       this.onConnection(socket, request),
     );
+    this.intake = new FrameIntake({
+      limits: this.limits,
+      counters: this.counters,
+      batcher: this.batcher,
+      fail: (conn, re, code, message) => this.fail(conn, re, code, message),
+      handle: (conn, msg, re) => this.onMessage(conn, msg, re),
+    });
     this.heartbeat = setInterval(() => this.beat(), this.limits.heartbeatMs);
     this.heartbeat.unref();
     if (options.redis !== undefined) {
@@ -260,7 +248,6 @@ export class SignalServer {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit("connection", ws, req));
   }
 
-  /** Live sessions (attached or within their resume window). */
   /** Rooms with members, when the store can tell (the in-memory one can); undefined otherwise. */
   get roomCount(): number | undefined {
     if (this.cluster) return undefined; // in Redis, shared: see rooms()
@@ -298,6 +285,7 @@ export class SignalServer {
     return this.connections.size;
   }
 
+  /** Live sessions (attached or within their resume window). */
   get sessionCount(): number {
     return this.backend.sessionCount;
   }
@@ -339,17 +327,7 @@ export class SignalServer {
   // ---- connections ------------------------------------------------------------------------------------------------
 
   private onConnection(socket: WebSocket, request: IncomingMessage | undefined): void {
-    const conn: Connection = {
-      socket,
-      request,
-      alive: true,
-      helloTimer: undefined,
-      chain: Promise.resolve(),
-      queued: 0,
-      bucket: new TokenBucket(this.limits.messagesPerSecond, this.limits.messagesPerSecond * 2),
-      refusedInARow: 0,
-      lastRefusedAt: 0,
-    };
+    const conn = this.intake.newConnection(socket, request);
     this.connections.add(conn);
     conn.helloTimer = setTimeout(() => {
       this.fail(conn, undefined, SignalErrorCode.HelloRequired, `no hello within ${this.limits.helloTimeoutMs} ms`);
@@ -358,25 +336,7 @@ export class SignalServer {
     socket.on("pong", () => {
       conn.alive = true;
     });
-    socket.on("message", (data, isBinary) => {
-      if (!this.admit(conn, data as Buffer | Buffer[])) return;
-      // Most frames (signals, pings) are handled synchronously. One that awaits (hello's auth, the room store) makes
-      // later frames wait their turn, so a join is complete before the signal sent after it is routed.
-      if (conn.queued === 0) {
-        const pending = this.safely(conn, () => this.onFrame(conn, data as Buffer | Buffer[], isBinary));
-        if (pending) this.track(conn, pending);
-        return;
-      }
-      if (conn.queued >= MAX_QUEUED_FRAMES) {
-        this.fail(conn, undefined, SignalErrorCode.Overloaded, `more than ${MAX_QUEUED_FRAMES} messages waiting`);
-        this.batcher.closeAfterFlush(socket, 1013, "overloaded");
-        return;
-      }
-      this.track(
-        conn,
-        conn.chain.then(() => this.safely(conn, () => this.onFrame(conn, data as Buffer | Buffer[], isBinary))),
-      );
-    });
+    socket.on("message", (data, isBinary) => this.intake.receive(conn, data as Buffer | Buffer[], isBinary));
     socket.on("error", () => {});
     socket.on("close", (code: number) => {
       clearTimeout(conn.helloTimer);
@@ -398,86 +358,8 @@ export class SignalServer {
     }
   }
 
-  /** Size and rate checks, done as frames arrive (before queueing), so a flood never builds a backlog. */
-  private admit(conn: Connection, data: Buffer | Buffer[]): boolean {
-    const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.length;
-    const { socket } = conn;
-    if (socket.readyState !== socket.OPEN) return false;
-    if (size > this.limits.maxMessageBytes) {
-      this.fail(
-        conn,
-        undefined,
-        SignalErrorCode.MessageTooLarge,
-        `frame of ${size} bytes exceeds maxMessageBytes ${this.limits.maxMessageBytes}`,
-      );
-      this.batcher.closeAfterFlush(socket, 1009, "message too large");
-      return false;
-    }
-    if (!conn.bucket.take()) {
-      this.counters.rateLimited++;
-      // One error per refused message would itself be a flood: say it once, then close if the flood goes on.
-      if (++conn.refusedInARow === 1) {
-        this.fail(
-          conn,
-          undefined,
-          SignalErrorCode.RateLimited,
-          `more than ${this.limits.messagesPerSecond} messages per second; slow down or be disconnected`,
-        );
-      } else if (conn.refusedInARow > this.limits.messagesPerSecond) {
-        this.batcher.closeAfterFlush(socket, 1008, "rate limit exceeded");
-      }
-      conn.lastRefusedAt = Date.now();
-      return false;
-    }
-    // The flood is over only after a second without a refusal: a token that trickles back during a flood must not
-    // re-arm the error (PROTOCOL.md promises one RATE_LIMITED per flood).
-    if (conn.refusedInARow > 0 && Date.now() - conn.lastRefusedAt > 1000) conn.refusedInARow = 0;
-    return true;
-  }
-
-  /** Runs a frame handler; a throw or rejection (a bug, a failing store) cuts this connection, never the process. */
-  private safely(conn: Connection, handle: () => void | Promise<void>): Promise<void> | undefined {
-    try {
-      return handle()?.catch(() => conn.socket.terminate());
-    } catch {
-      conn.socket.terminate();
-      return undefined;
-    }
-  }
-
-  private track(conn: Connection, pending: Promise<void>): void {
-    conn.queued++;
-    conn.chain = pending.finally(() => {
-      conn.queued--;
-    });
-  }
-
-  private onFrame(conn: Connection, data: Buffer | Buffer[], isBinary: boolean): void | Promise<void> {
-    if (isBinary) {
-      this.fail(conn, undefined, SignalErrorCode.BadMessage, "binary frame where JSON text was expected");
-      return;
-    }
-    const text = Array.isArray(data) ? Buffer.concat(data).toString("utf8") : data.toString("utf8");
-    if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
-      this.fail(conn, undefined, SignalErrorCode.BadMessage, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
-      return;
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (err) {
-      this.fail(conn, undefined, SignalErrorCode.BadJson, `not JSON: ${(err as Error).message}`);
-      return;
-    }
-    const parsed = v.safeParse(ClientMessageSchema, json);
-    const claimedId = (json as { id?: unknown } | null)?.id;
-    const re = typeof claimedId === "string" && claimedId.length <= 64 ? claimedId : undefined;
-    if (!parsed.success) {
-      this.fail(conn, re, SignalErrorCode.BadMessage, describeIssues(parsed.issues));
-      return;
-    }
-    const msg = parsed.output;
-    this.counters.messages[msg.type]++;
+  /** A valid message from a client (FrameIntake has checked, ordered and parsed it). */
+  private onMessage(conn: Connection, msg: ClientMessage, re: string | undefined): void | Promise<void> {
     if (msg.type === "hello") return this.onHello(conn, msg);
     if (!this.backend.holds(conn)) {
       this.fail(conn, re, SignalErrorCode.HelloRequired, `"${msg.type}" before hello`);
