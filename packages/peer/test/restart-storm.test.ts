@@ -24,7 +24,7 @@ afterEach(async () => {
 });
 
 /** What the far end of a silent or broken connection would want to see in the failure message. */
-function describe(room: Room, memberId: string): string {
+function stateOf(room: Room, memberId: string): string {
   const pc = room.members.get(memberId)!.pc;
   const ice = pc.dtlsTransports[0]?.iceTransport;
   return (
@@ -77,7 +77,7 @@ it("ICE restarts from every end at random moments, signalling cut every 3 s: eve
         for (const member of room.members.values()) {
           const last = heard.get(key(room, member.id)) ?? started;
           if (now - last < SILENT_MS) continue;
-          silences.push(`${key(room, member.id)} silent ${now - last} ms: ${describe(room, member.id)}`);
+          silences.push(`${key(room, member.id)} silent ${now - last} ms: ${stateOf(room, member.id)}`);
           heard.set(key(room, member.id), now);
         }
       }
@@ -99,7 +99,7 @@ it("ICE restarts from every end at random moments, signalling cut every 3 s: eve
       );
     await until(settled, 10_000, "every connection connected with its ICE running").catch(() => {});
     const ends = rooms.flatMap((room) =>
-      [...room.members.keys()].map((id) => `${key(room, id)}: ${describe(room, id)}`),
+      [...room.members.keys()].map((id) => `${key(room, id)}: ${stateOf(room, id)}`),
     );
     expect(
       ends.filter(
