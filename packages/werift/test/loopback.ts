@@ -1,7 +1,7 @@
 // Peer connections for werift tests: host candidates on 127.0.0.1 only, and every connection a test made closed
 // after it.
-import { RTCPeerConnection } from "@parley/werift";
-import { afterEach } from "vitest";
+import { type RTCDataChannel, RTCPeerConnection } from "@parley/werift";
+import { afterEach, expect } from "vitest";
 
 export const LOOPBACK = {
   iceUseIpv6: false,
@@ -28,4 +28,29 @@ export async function offerAnswer(offerer: RTCPeerConnection, answerer: RTCPeerC
   await answerer.setRemoteDescription(offerer.localDescription!);
   await answerer.setLocalDescription(await answerer.createAnswer());
   await offerer.setRemoteDescription(answerer.localDescription!);
+}
+
+/** Resolves when `channel` is open. */
+export const opened = (channel: RTCDataChannel) =>
+  new Promise<void>((resolve) => {
+    if (channel.readyState === "open") resolve();
+    else channel.stateChanged.subscribe((state) => state === "open" && resolve());
+  });
+
+/** Sends every 50 ms both ways until each end has received more than five messages. */
+export async function bothWaysFlow(atA: RTCDataChannel, atB: RTCDataChannel): Promise<void> {
+  const fromB: string[] = [];
+  const fromA: string[] = [];
+  atA.onmessage = ({ data }) => fromB.push(String(data));
+  atB.onmessage = ({ data }) => fromA.push(String(data));
+  const pump = setInterval(() => {
+    atA.send("a");
+    atB.send("b");
+  }, 50);
+  try {
+    await expect.poll(() => fromA.length, { timeout: 10_000 }).toBeGreaterThan(5);
+    await expect.poll(() => fromB.length, { timeout: 10_000 }).toBeGreaterThan(5);
+  } finally {
+    clearInterval(pump);
+  }
 }

@@ -8,15 +8,9 @@
 // far end had rolled back started a restart loop between the two ends.
 import type { RTCDataChannel, RTCPeerConnection } from "@parley/werift";
 import { describe, expect, it } from "vitest";
-import { loopbackPeers, offerAnswer } from "./loopback.js";
+import { bothWaysFlow, loopbackPeers, offerAnswer, opened } from "./loopback.js";
 
 const newPeer = loopbackPeers();
-
-const opened = (channel: RTCDataChannel) =>
-  new Promise<void>((resolve) => {
-    if (channel.readyState === "open") resolve();
-    else channel.stateChanged.subscribe((state) => state === "open" && resolve());
-  });
 
 /**
  * Two connected peers with a chat channel; `a` offered first (so it is ICE-controlling). With `bUnannounced`, `a`
@@ -46,24 +40,6 @@ async function chatPair(
   const channelB = await atB;
   await Promise.all([opened(atA), opened(channelB)]);
   return [a, b, atA, channelB];
-}
-
-/** Sends every 50 ms both ways until each end has received more than five messages. */
-async function bothWaysFlow(atA: RTCDataChannel, atB: RTCDataChannel): Promise<void> {
-  const fromB: string[] = [];
-  const fromA: string[] = [];
-  atA.onmessage = ({ data }) => fromB.push(String(data));
-  atB.onmessage = ({ data }) => fromA.push(String(data));
-  const pump = setInterval(() => {
-    atA.send("a");
-    atB.send("b");
-  }, 50);
-  try {
-    await expect.poll(() => fromA.length, { timeout: 10_000 }).toBeGreaterThan(5);
-    await expect.poll(() => fromB.length, { timeout: 10_000 }).toBeGreaterThan(5);
-  } finally {
-    clearInterval(pump);
-  }
 }
 
 const iceOf = (pc: RTCPeerConnection) => pc.dtlsTransports[0]!.iceTransport;
