@@ -56,6 +56,22 @@ export function cpuMicros(pid) {
   return (ticks * 1e6) / 100; // USER_HZ is 100 on Linux
 }
 
+/**
+ * Datagrams this machine's kernel dropped because a UDP socket's receive buffer was full (Linux: RcvbufErrors in
+ * /proc/net/snmp), or undefined where that is not known. Machine-wide: take the difference around a load.
+ */
+export function udpReceiveBufferDrops() {
+  try {
+    const udp = readFileSync("/proc/net/snmp", "utf8")
+      .split("\n")
+      .filter((l) => l.startsWith("Udp:"))
+      .map((l) => l.split(/\s+/));
+    return Number(udp[1][udp[0].indexOf("RcvbufErrors")]);
+  } catch {
+    return undefined;
+  }
+}
+
 export function rssKiB(pid) {
   const line = readFileSync(`/proc/${pid}/status`, "utf8")
     .split("\n")

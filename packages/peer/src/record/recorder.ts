@@ -117,17 +117,29 @@ class MemberRecording {
     return /vp8|vp9/i.test(codec);
   }
 
-  /** Keyframes carry the picture size; ask for one now, and read the size from the first that comes. */
+  /**
+   * Keyframes carry the picture size; ask for one now, and read the size from the first that comes. The watch then
+   * stops: it depacketizes a second copy of every frame (the file's writer has its own), which a process recording
+   * dozens of members cannot spare, and the size is read once per recording.
+   */
   private watchForSize(track: MediaStreamTrack): void {
     void this.member.requestKeyframe();
+    this.stopSizeWatch?.();
+    this.stopSizeWatch = undefined;
+    if (this.size) return;
     const start = () => {
+      if (this.stopped || this.size) return;
       try {
-        this.stopSizeWatch = onFrames(track, (frame) => {
-          if (frame.isKeyframe) this.lastKeyframeAt = Date.now();
+        const stop = onFrames(track, (frame) => {
           if (!frame.isKeyframe || this.size) return;
+          this.lastKeyframeAt = Date.now();
           this.size = keyframeSize(track.codec?.mimeType ?? "", frame.data);
-          if (this.size && (this.tracks.size === 2 || this.settled)) this.begin();
+          if (!this.size) return;
+          stop();
+          if (this.stopSizeWatch === stop) this.stopSizeWatch = undefined;
+          if (this.tracks.size === 2 || this.settled) this.begin();
         });
+        this.stopSizeWatch = stop;
       } catch {
         // No depacketizer for this codec: the fallback size is used.
       }
