@@ -2,18 +2,10 @@
 // restarts, and werift answers each one with "failed" again). The bot must say so once, with that reason, and not
 // restart ICE for ever. The far end here is a plain SignalClient with its own werift connection whose offer names a
 // certificate fingerprint it does not have — the bot's check of the far end's certificate fails.
-import { SignalClient, type SignalMessage } from "@parley/signal";
-import { RTCPeerConnection, type RTCSessionDescriptionInit } from "@parley/werift";
-import { afterEach, expect, it } from "vitest";
+import type { RTCSessionDescriptionInit } from "@parley/werift";
+import { expect, it } from "vitest";
 import type { PeerError } from "../src/index.js";
-import { LOOPBACK, loopbackPeer, signalServer, until } from "./helpers/room-fixture.js";
-
-const clients: SignalClient[] = [];
-const connections: RTCPeerConnection[] = [];
-afterEach(async () => {
-  await Promise.all(connections.splice(0).map((pc) => pc.close()));
-  for (const client of clients.splice(0)) client.close();
-});
+import { loopbackPeer, plainMember, signalServer, until } from "./helpers/room-fixture.js";
 
 it("a failed DTLS handshake is reported once as CONNECTION_FAILED with its reason, and ICE is not restarted", async () => {
   const url = await signalServer();
@@ -22,15 +14,9 @@ it("a failed DTLS handshake is reported once as CONNECTION_FAILED with its reaso
   const errors: PeerError[] = [];
   room.on("error", (err) => errors.push(err));
 
-  const client = await SignalClient.connect(url);
-  clients.push(client);
-  await client.join("r");
-  const pc = new RTCPeerConnection(LOOPBACK);
-  connections.push(pc);
-  const got: SignalMessage[] = [];
+  const { client, pc, got } = await plainMember(url, "r");
   pc.onicecandidate = ({ candidate }) => candidate && void client.signal("r", bot.id, "candidate", candidate.toJSON());
   client.on("signal", async (message) => {
-    got.push(message);
     if (message.kind === "answer") await pc.setRemoteDescription(message.payload as RTCSessionDescriptionInit);
     else if (message.kind === "candidate") await pc.addIceCandidate(message.payload as never).catch(() => {});
   });

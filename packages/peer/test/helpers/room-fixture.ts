@@ -1,4 +1,5 @@
-import { createSignalServer, type SignalServer } from "@parley/signal";
+import { createSignalServer, SignalClient, type SignalMessage, type SignalServer } from "@parley/signal";
+import { RTCPeerConnection } from "@parley/werift";
 import { afterEach } from "vitest";
 import { type Channel, type ChannelOptions, Peer, type PeerOptions } from "../../src/index.js";
 
@@ -11,8 +12,12 @@ export const LOOPBACK = {
 
 const servers: SignalServer[] = [];
 const peers: Peer[] = [];
+const plainClients: SignalClient[] = [];
+const plainConnections: RTCPeerConnection[] = [];
 
 afterEach(async () => {
+  await Promise.all(plainConnections.splice(0).map((pc) => pc.close()));
+  for (const client of plainClients.splice(0)) client.close();
   await Promise.all(peers.splice(0).map((p) => p.close()));
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
@@ -28,6 +33,25 @@ export async function loopbackPeer(url: string, options: PeerOptions = {}): Prom
   const peer = await Peer.connect(url, { ...options, rtc: { ...LOOPBACK, ...options.rtc } });
   peers.push(peer);
   return peer;
+}
+
+/**
+ * A member that is not a Parley peer: a bare SignalClient in room `room` with its own werift connection, which the
+ * test drives by hand (what it offers, what it does with each signal). `got` is every signal it received, in order.
+ * Both are closed after the test.
+ */
+export async function plainMember(
+  url: string,
+  room: string,
+): Promise<{ client: SignalClient; pc: RTCPeerConnection; got: SignalMessage[] }> {
+  const client = await SignalClient.connect(url);
+  plainClients.push(client);
+  await client.join(room);
+  const pc = new RTCPeerConnection(LOOPBACK);
+  plainConnections.push(pc);
+  const got: SignalMessage[] = [];
+  client.on("signal", (message) => got.push(message));
+  return { client, pc, got };
 }
 
 export function waitFor<T>(
