@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // How many ~1 Mbps VP8 + Opus streams one process records in real time with no frame loss, and its CPU and RSS per
 // stream. Steps K up (BENCH_STEPS, default "16,32,50,64,96") with senders in another process; counts the video
-// frames in each file (ffprobe) against those sent, then deletes the files. Reports streams per core = K / recorder cores used, at the largest
-// loss-free K. (No reference stack here: the issue sets an absolute goal, ≥ 50 per core.) BENCH_PROF=DIR writes a
-// CPU profile of the recording and the sending process there.
+// frames in each file (ffprobe) against those sent, then deletes the files. Reports streams per core = K / recorder
+// cores used, at the largest loss-free K. (No reference stack here: the issue sets an absolute goal, ≥ 50 per core.)
+// BENCH_PROF=DIR writes a CPU profile of the recording and the sending process there.
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
