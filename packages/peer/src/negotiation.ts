@@ -107,15 +107,18 @@ export class PerfectNegotiation {
    */
   private async describe(description: RTCSessionDescriptionInit, message: (sdp: string) => Outgoing): Promise<void> {
     this.heldCandidates = [];
-    let sdp = "";
+    let carried = new Set<string>();
     try {
       await this.pc.setLocalDescription(description);
-      sdp = this.pc.localDescription!.sdp;
+      const { sdp } = this.pc.localDescription!;
+      carried = new Set(sdp.split(/\r?\n/).filter((line) => line.startsWith("a=candidate:")));
       this.send(message(sdp));
     } finally {
       const held = this.heldCandidates;
       this.heldCandidates = undefined;
-      for (const candidate of held) if (!carries(sdp, candidate)) this.send(candidate);
+      for (const candidate of held) {
+        if (candidate.kind !== "candidate" || !carried.has(`a=${candidate.payload.candidate}`)) this.send(candidate);
+      }
     }
   }
 
@@ -141,10 +144,4 @@ export class PerfectNegotiation {
  */
 export function offerSetupActpass(sdp: string): string {
   return sdp.replace(/^a=setup:(active|passive)\r?$/gm, (line) => line.replace(/active|passive/, "actpass"));
-}
-
-/** Whether `sdp` has `message`'s candidate as one of its `a=candidate` lines. */
-function carries(sdp: string, message: Outgoing): boolean {
-  if (message.kind !== "candidate" || !message.payload.candidate) return false;
-  return sdp.split(/\r?\n/).includes(`a=${message.payload.candidate}`);
 }

@@ -30,6 +30,13 @@ export async function offerAnswer(offerer: RTCPeerConnection, answerer: RTCPeerC
   await offerer.setRemoteDescription(answerer.localDescription!);
 }
 
+/** Resolves when `pc` is (or becomes) "connected". */
+export const connected = (pc: RTCPeerConnection) =>
+  new Promise<void>((resolve) => {
+    if (pc.connectionState === "connected") return resolve();
+    pc.connectionStateChange.subscribe((s) => s === "connected" && resolve());
+  });
+
 /** Resolves when `channel` is open. */
 export const opened = (channel: RTCDataChannel) =>
   new Promise<void>((resolve) => {

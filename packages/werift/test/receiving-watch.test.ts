@@ -5,7 +5,7 @@
 // answered (the path works again; the connection must say so). Patch 22: gathering finished is not ICE "completed".
 import { MediaStreamTrack, type RTCPeerConnection, RtpHeader, RtpPacket } from "@parley/werift";
 import { afterEach, describe, expect, it } from "vitest";
-import { loopbackPeers, offerAnswer } from "./loopback.js";
+import { connected, loopbackPeers, offerAnswer } from "./loopback.js";
 
 const newPeer = loopbackPeers();
 const pumps: NodeJS.Timeout[] = [];
@@ -43,11 +43,7 @@ async function sendingPair(): Promise<[End, End]> {
   atB.setDirection("sendrecv");
   await b.setLocalDescription(await b.createAnswer());
   await a.setRemoteDescription(b.localDescription!);
-  await Promise.all(
-    ends.map(
-      (pc) => new Promise<void>((resolve) => pc.connectionStateChange.subscribe((s) => s === "connected" && resolve())),
-    ),
-  );
+  await Promise.all(ends.map(connected));
   let seq = 0;
   pumps.push(
     setInterval(() => {

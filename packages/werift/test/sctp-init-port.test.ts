@@ -7,17 +7,11 @@
 // Here the far end is a werift that starts SCTP the way a browser does, right after setting its answer, and the
 // answer is held back until that end's association is up: without the patch it never comes up while the answer is
 // held (every INIT goes unanswered), so the test fails instead of merely being slower.
-import type { RTCDataChannel, RTCPeerConnection } from "@parley/werift";
+import type { RTCDataChannel } from "@parley/werift";
 import { describe, expect, it } from "vitest";
-import { loopbackPeers, offerAnswer } from "./loopback.js";
+import { connected, loopbackPeers, offerAnswer } from "./loopback.js";
 
 const newPeer = loopbackPeers();
-
-const connected = (pc: RTCPeerConnection) =>
-  new Promise<void>((resolve) => {
-    if (pc.connectionState === "connected") return resolve();
-    pc.connectionStateChange.subscribe((s) => s === "connected" && resolve());
-  });
 
 /** Polls `check` every 20 ms for at most `ms`; true if it held. */
 async function within(ms: number, check: () => boolean): Promise<boolean> {

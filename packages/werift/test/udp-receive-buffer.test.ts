@@ -10,7 +10,7 @@ import { createRequire } from "node:module";
 import * as esm from "@parley/werift";
 import { MediaStreamTrack, RtpHeader, RtpPacket } from "@parley/werift";
 import { describe, expect, it } from "vitest";
-import { loopbackPeers } from "./loopback.js";
+import { connected, loopbackPeers, offerAnswer } from "./loopback.js";
 
 const cjs = createRequire(import.meta.url)("@parley/werift") as typeof esm;
 const newPeer = loopbackPeers();
@@ -69,16 +69,8 @@ describe("UDP receive buffers (patch 24)", () => {
     b.ontrack = ({ track: received }) => {
       received.onReceiveRtp.subscribe((rtp) => sequenceNumbers.add(rtp.header.sequenceNumber));
     };
-    await a.setLocalDescription(await a.createOffer());
-    await b.setRemoteDescription(a.localDescription!);
-    await b.setLocalDescription(await b.createAnswer());
-    await a.setRemoteDescription(b.localDescription!);
-    await Promise.all(
-      [a, b].map(
-        (pc) =>
-          new Promise<void>((resolve) => pc.connectionStateChange.subscribe((s) => s === "connected" && resolve())),
-      ),
-    );
+    await offerAnswer(a, b);
+    await Promise.all([a, b].map(connected));
     const packet = (i: number) =>
       new RtpPacket(
         new RtpHeader({ payloadType: 111, sequenceNumber: i, timestamp: i * 960, marker: true }),
