@@ -13,10 +13,12 @@ import { hasTool } from "../helpers/require-tool.js";
 const PAGE = `<!doctype html><meta charset="utf-8"><script type="module">
 import { joinRoom } from "/parley-browser.js";
 window.inbox = [];
+window.renewed = [];
 window.start = async (url, room, policy) => {
   const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 }, audio: true });
   window.session = await joinRoom({
     url, room, stream, iceTransportPolicy: policy,
+    onRenewed: (member) => window.renewed.push(member.id),
     onChannel: (id, channel) => {
       const hello = () => channel.send("hello from chromium");
       channel.onmessage = (e) => { window.inbox.push(e.data); channel.send("echo:" + e.data); };
@@ -25,6 +27,7 @@ window.start = async (url, room, policy) => {
   });
   return window.session.client.sessionId;
 };
+window.connections = () => [...window.session.members.values()].map((m) => m.pc.connectionState);
 window.selectedPair = async () => {
   for (const m of window.session.members.values()) {
     const report = await m.pc.getStats();
@@ -39,13 +42,16 @@ window.selectedPair = async () => {
 interface PageApi {
   start(url: string, room: string, policy: RTCIceTransportPolicy): Promise<string>;
   selectedPair(): Promise<[string, string] | null>;
+  connections(): RTCPeerConnectionState[];
   inbox: string[];
+  renewed: string[];
 }
 
 /** What the bot saw from the browser: RTP packets per kind, decoded-ready video frames, keyframes, messages. */
 function watch(room: Room) {
-  const seen = { audio: 0, video: 0, frames: 0, keyframes: 0, messages: [] as string[] };
+  const seen = { audio: 0, video: 0, frames: 0, keyframes: 0, tracks: 0, messages: [] as string[] };
   room.on("track", (member, track) => {
+    seen.tracks++;
     track.onReceiveRtp.subscribe(() => seen[track.kind as "audio" | "video"]++);
     if (track.kind === "video") {
       // Ask for a keyframe now, so frames can be decoded from the start (and again whenever one is lost).
@@ -168,4 +174,44 @@ describe.skipIf(!hasTool("chromium"))("a Parley bot and Chromium in one room", (
       await page.close();
     });
   }
+
+  it("follows a bot's renewal of the connection: channel, camera and mic come back on a new one", async () => {
+    const bot = await Peer.connect(signalUrl);
+    bots.push(bot);
+    const room = await bot.join("renew");
+    const seen = watch(room);
+    await room.openChannel("chat");
+    const page = await openStartPage(pageUrl);
+    const browserId = await page.evaluate(
+      ([u, r]) => (window as unknown as PageApi).start(u!, r!, "all"),
+      [signalUrl, "renew"],
+    );
+    await expect.poll(() => seen.messages, { timeout: 20_000 }).toContain("hello from chromium");
+    await expect.poll(() => seen.tracks, { timeout: 20_000 }).toBe(2);
+    const member = room.members.get(browserId)!;
+    const first = member.pc;
+    let renewed = 0;
+    room.on("member-renewed", () => renewed++);
+
+    member.renew();
+    // The page says hello again on the channel the bot opens on the new connection, and echoes on it.
+    await expect
+      .poll(() => seen.messages.filter((m) => m === "hello from chromium").length, { timeout: 20_000 })
+      .toBe(2);
+    await room.send("chat", "ping-after-renewal");
+    await expect.poll(() => seen.messages, { timeout: 10_000 }).toContain("echo:ping-after-renewal");
+    // Camera and mic come as new tracks, and their packets arrive.
+    await expect.poll(() => seen.tracks, { timeout: 20_000 }).toBe(4);
+    const before = { audio: seen.audio, video: seen.video };
+    await expect.poll(() => seen.audio - before.audio, { timeout: 20_000 }).toBeGreaterThan(50);
+    await expect.poll(() => seen.video - before.video, { timeout: 20_000 }).toBeGreaterThan(50);
+
+    expect(first.connectionState).toBe("closed");
+    expect(member.pc).not.toBe(first);
+    expect(member.connectionState).toBe("connected");
+    expect(renewed).toBe(1);
+    expect(await page.evaluate(() => (window as unknown as PageApi).renewed)).toEqual([bot.id]);
+    expect(await page.evaluate(() => (window as unknown as PageApi).connections())).toEqual(["connected"]);
+    await page.close();
+  });
 });

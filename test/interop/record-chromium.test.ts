@@ -169,4 +169,42 @@ describe.skipIf(!hasTool("chromium") || !hasTool("ffmpeg"))("recording Chromium"
     expect(decodedSeconds(path)).toBeGreaterThan(1.5);
     await page.close();
   });
+
+  it("finalizes a member's file when its connection is renewed, and records the new connection to a second file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "parley-renew-"));
+    const bot = await Peer.connect(signalUrl);
+    try {
+      const joined = await bot.join("rec-renew");
+      const recorder = await Recorder.start(joined, { dir });
+      const started: RecordingFile[] = [];
+      const finalized: RecordingFile[] = [];
+      recorder.on("started", (f) => started.push(f));
+      recorder.on("finalized", (f) => finalized.push(f));
+      const { page, id } = await browser("rec-renew", true);
+      const hasMedia = (file: RecordingFile | undefined) =>
+        file !== undefined && existsSync(file.path) && statSync(file.path).size > 8 * 1024;
+      await expect.poll(() => hasMedia(started[0]), { timeout: 20_000 }).toBe(true);
+      await new Promise((r) => setTimeout(r, 2000));
+
+      joined.members.get(id)!.renew();
+      await expect.poll(() => finalized.length, { timeout: 10_000 }).toBe(1);
+      await expect.poll(() => hasMedia(started[1]), { timeout: 20_000 }).toBe(true);
+      await new Promise((r) => setTimeout(r, 2000));
+      await page.evaluate(() => (window as unknown as { stop(): void }).stop());
+      await expect.poll(() => finalized.length, { timeout: 10_000 }).toBe(2);
+      await recorder.stop();
+      await page.close();
+
+      expect(finalized.map((f) => f.path)).toEqual(started.map((f) => f.path));
+      expect(new Set(finalized.map((f) => f.path)).size).toBe(2);
+      for (const file of finalized) {
+        const video = probe(file.path).streams.find((s) => s.codec_type === "video");
+        expect(video).toMatchObject({ codec_name: "vp8", width: 320, height: 240 });
+        expect(decodedSeconds(file.path)).toBeGreaterThan(1);
+        expect(decodeErrors(file.path)).toBe("");
+      }
+    } finally {
+      await bot.close();
+    }
+  });
 });

@@ -1,7 +1,7 @@
 // Joins a Parley room from a browser page, the way @parley/peer does from Node (PROTOCOL.md, "Peer conventions"):
 // one RTCPeerConnection per member, perfect negotiation (the polite side decided from the member ids), trickle ICE,
 // the member who joins later offers first (or sends "restart" to ask the other side to, when it has nothing to send),
-// ICE restart on failure.
+// ICE restart on failure, and a new connection when the DTLS handshake failed (which an ICE restart cannot mend).
 import { type SignalClient as Client, SignalClient, type SignalKind } from "@parley/signal/client";
 import { RoomClientError } from "./errors.js";
 import { handOverChannel } from "./hand-over.js";
@@ -20,6 +20,11 @@ export interface JoinRoomOptions {
   /** A channel the member opened, handed over once the browser can send on it (see handOverChannel). */
   onChannel?: (memberId: string, channel: RTCDataChannel) => void;
   onLeave?: (memberId: string) => void;
+  /**
+   * The connection to a member was replaced by a new one (`member.pc` is new; the old one's channels closed): its
+   * tracks and channels come again through onTrack and onChannel.
+   */
+  onRenewed?: (member: RoomMember) => void;
 }
 
 export interface RoomMember {
@@ -35,12 +40,33 @@ export interface RoomSession {
 }
 
 interface MemberState extends RoomMember {
+  pc: RTCPeerConnection;
   polite: boolean;
   makingOffer: boolean;
   ignoreOffer: boolean;
   /** Signals are handled one at a time per member, in arrival order. */
   queue: Promise<void>;
   outfitted: boolean;
+  /** Which connection of the pair (PROTOCOL.md, `restart` with `renew`): 0 the first, +1 per renewal. */
+  generation: number;
+  /** We renewed and the member has not confirmed: what it sends until then is for the connection we dropped. */
+  awaitingRenewal: boolean;
+  /** Renewals since the last time connected; after the first they wait 5, 10, 20 … 60 s. */
+  renewals: number;
+  renewTimer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** A whole number of at least 1 in `payload[field]`, if there is one. */
+function countIn(payload: unknown, field: "renew" | "renewed"): number | undefined {
+  const value =
+    typeof payload === "object" && payload !== null ? (payload as Record<string, unknown>)[field] : undefined;
+  return Number.isSafeInteger(value) && (value as number) >= 1 ? (value as number) : undefined;
+}
+
+/** A DTLS transport of this connection failed: only a new connection repairs that. */
+function dtlsFailed(pc: RTCPeerConnection): boolean {
+  const transports = [...pc.getSenders(), ...pc.getReceivers()].map((x) => x.transport);
+  return [...transports, pc.sctp?.transport].some((t) => t?.state === "failed");
 }
 
 export async function joinRoom(o: JoinRoomOptions): Promise<RoomSession> {
@@ -61,47 +87,110 @@ export async function joinRoom(o: JoinRoomOptions): Promise<RoomSession> {
     for (const track of o.stream?.getTracks() ?? []) m.pc.addTrack(track, o.stream!);
   };
 
+  const newConnection = () => new RTCPeerConnection({ iceServers, iceTransportPolicy: o.iceTransportPolicy ?? "all" });
+
   function memberFor(id: string, newcomer: boolean): MemberState {
     const known = members.get(id);
     if (known) return known;
-    const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: o.iceTransportPolicy ?? "all" });
     const m: MemberState = {
       id,
-      pc,
+      pc: newConnection(),
       polite: client.sessionId > id,
       makingOffer: false,
       ignoreOffer: false,
       queue: Promise.resolve(),
       outfitted: false,
+      generation: 0,
+      awaitingRenewal: false,
+      renewals: 0,
+      renewTimer: undefined,
     };
     members.set(id, m);
+    drive(m, newcomer);
+    o.onMember?.(m);
+    return m;
+  }
+
+  /** Drives the member's (new) connection; `lead`: we are the newcomer, or the end that renewed it. */
+  function drive(m: MemberState, lead: boolean): void {
+    const { id, pc } = m;
     pc.onnegotiationneeded = async () => {
       try {
         m.makingOffer = true;
         await pc.setLocalDescription();
         const local = pc.localDescription!;
-        send(id, local.type as SignalKind, local.toJSON());
+        if (m.pc === pc) send(id, local.type as SignalKind, local.toJSON());
       } finally {
         m.makingOffer = false;
       }
     };
-    pc.onicecandidate = ({ candidate }) =>
-      candidate ? send(id, "candidate", candidate.toJSON()) : send(id, "end-of-candidates", null);
+    pc.onicecandidate = ({ candidate }) => {
+      if (m.pc !== pc) return;
+      if (candidate) send(id, "candidate", candidate.toJSON());
+      else send(id, "end-of-candidates", null);
+    };
     pc.ontrack = (event) => o.onTrack?.(id, event);
     pc.ondatachannel = ({ channel }) => handOverChannel(pc, channel, () => o.onChannel?.(id, channel));
     pc.onconnectionstatechange = () => {
-      if (pc.connectionState === "failed") pc.restartIce();
+      if (m.pc !== pc) return;
+      if (pc.connectionState === "connected") m.renewals = 0;
+      if (pc.connectionState !== "failed") return;
+      if (!dtlsFailed(pc) && !m.awaitingRenewal) pc.restartIce();
+      else scheduleRenewal(m);
     };
-    if (newcomer) {
+    if (lead) {
       outfit(m);
       if (!o.stream) send(id, "restart", null); // nothing to offer: ask them to go first
     }
-    o.onMember?.(m);
-    return m;
+  }
+
+  /** The first renewal of an outage at once, later ones on a widening interval (a handshake that fails again). */
+  function scheduleRenewal(m: MemberState): void {
+    clearTimeout(m.renewTimer);
+    const delay = m.renewals === 0 ? 0 : Math.min(60_000, 5_000 * 2 ** (m.renewals - 1));
+    m.renewals++;
+    m.renewTimer = setTimeout(() => {
+      if (members.get(m.id) !== m) return;
+      m.generation++;
+      m.awaitingRenewal = true;
+      send(m.id, "restart", { renew: m.generation });
+      replace(m, true);
+    }, delay);
+  }
+
+  function replace(m: MemberState, lead: boolean): void {
+    const old = m.pc;
+    Object.assign(m, { pc: newConnection(), makingOffer: false, ignoreOffer: false, outfitted: false });
+    drive(m, lead);
+    old.close();
+    o.onRenewed?.(m);
+  }
+
+  /**
+   * `restart` with `{ renew: N }`: the member replaced the connection; follow, confirming before anything of the new
+   * one. With `{ renewed: N }`: it followed ours. Renewals crossing: the impolite end's stands.
+   */
+  function onRenewal(m: MemberState, renew: number | undefined, renewed: number | undefined): void {
+    if (renewed !== undefined) {
+      if (renewed === m.generation) m.awaitingRenewal = false;
+      return;
+    }
+    const n = renew!;
+    const crossing = n === m.generation && m.awaitingRenewal;
+    if (n < m.generation || (n === m.generation && !(crossing && m.polite))) return;
+    clearTimeout(m.renewTimer);
+    m.generation = n;
+    m.awaitingRenewal = false;
+    send(m.id, "restart", { renewed: n });
+    replace(m, false);
   }
 
   // Perfect negotiation (webrtc-pc §10.7).
   async function onSignal(m: MemberState, kind: SignalKind, payload: unknown): Promise<void> {
+    const renew = countIn(payload, "renew");
+    const renewed = countIn(payload, "renewed");
+    if (kind === "restart" && (renew ?? renewed) !== undefined) return onRenewal(m, renew, renewed);
+    if (m.awaitingRenewal) return; // for the connection we dropped
     const { pc } = m;
     if (kind === "offer" || kind === "answer") {
       const offerCollision = kind === "offer" && (m.makingOffer || pc.signalingState !== "stable");
@@ -138,12 +227,15 @@ export async function joinRoom(o: JoinRoomOptions): Promise<RoomSession> {
   });
   client.on("member-left", (room, id) => {
     if (room !== o.room) return;
-    members.get(id)?.pc.close();
+    const m = members.get(id);
+    clearTimeout(m?.renewTimer);
+    m?.pc.close();
     members.delete(id);
     o.onLeave?.(id);
   });
   client.on("session-replaced", () => {
     for (const [id, m] of members) {
+      clearTimeout(m.renewTimer);
       m.pc.close();
       o.onLeave?.(id);
     }
@@ -157,7 +249,10 @@ export async function joinRoom(o: JoinRoomOptions): Promise<RoomSession> {
     client,
     members,
     close() {
-      for (const m of members.values()) m.pc.close();
+      for (const m of members.values()) {
+        clearTimeout(m.renewTimer);
+        m.pc.close();
+      }
       members.clear();
       client.close();
     },

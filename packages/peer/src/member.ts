@@ -22,6 +22,11 @@ export interface MemberEvents {
   datachannel: (channel: Channel) => void;
   message: (channel: Channel, data: string | Buffer) => void;
   "connection-state": (state: ConnectionState) => void;
+  /**
+   * The connection was replaced by a new one (see renew()): its channels closed, and tracks and channels come again
+   * as `track` and `datachannel` events. `lead` is true on the end that started the renewal (it offers first).
+   */
+  renewed: (lead: boolean) => void;
   error: (err: PeerError) => void;
   close: () => void;
 }
@@ -56,24 +61,37 @@ const FOLLOWER_GRACE_MS = 250;
 const SLOW_RESTART_MS = 5_000;
 const MAX_SLOW_RESTART_MS = 60_000;
 
-const isPlanned = (payload: unknown): payload is { plan: number } =>
-  typeof payload === "object" &&
-  payload !== null &&
-  Number.isInteger((payload as { plan?: unknown }).plan) &&
-  (payload as { plan: number }).plan >= 0;
+/** The count in a `restart` payload's `field`, if it holds a whole number of at least `min`. */
+function countIn(payload: unknown, field: "plan" | "renew" | "renewed", min: number): number | undefined {
+  if (typeof payload !== "object" || payload === null) return undefined;
+  const value = (payload as Record<string, unknown>)[field];
+  return Number.isSafeInteger(value) && (value as number) >= min ? (value as number) : undefined;
+}
+
+/** Delay before the n-th (0-based) slow attempt: SLOW_RESTART_MS, twice as long each time, up to the maximum. */
+const slowDelay = (n: number) => Math.min(MAX_SLOW_RESTART_MS, SLOW_RESTART_MS * 2 ** n);
 
 /**
  * One remote member of a room and our connection to it: a werift RTCPeerConnection driven by perfect negotiation,
  * with ICE restarts on failure and a fallback through every configured TURN URL.
  */
 export class RemoteMember extends EventEmitter<MemberEvents> {
-  readonly pc: RTCPeerConnection;
   /** Whether we yield on glare (see PerfectNegotiation); decided from the two ids so both sides agree. */
   readonly polite: boolean;
-  private readonly negotiation: PerfectNegotiation;
+  private current!: RTCPeerConnection;
+  private negotiation!: PerfectNegotiation;
   private readonly channels = new Map<string, Channel>();
   private plan = 0;
   private restarts = 0;
+  /** Which connection of this pair we are on: 0 the first, +1 per renewal (PROTOCOL.md, `restart` with `renew`). */
+  private generation = 0;
+  /**
+   * We renewed and the far end has not confirmed it (`restart` with `renewed`): until it does, what it sends belongs
+   * to the connection we dropped, and is dropped too.
+   */
+  private awaitingRenewal = false;
+  /** Renewals in the current outage; after the first they follow the slow schedule. */
+  private renewals = 0;
   /** CONNECTION_FAILED was emitted for the current outage (reset when connected again). */
   private failureReported = false;
   private disconnectTimer: NodeJS.Timeout | undefined;
@@ -87,17 +105,13 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
   ) {
     super();
     this.polite = config.selfId > id;
-    this.pc = new RTCPeerConnection({ ...config.rtc, iceServers: config.plans[0] ?? [] });
-    this.negotiation = new PerfectNegotiation(this.pc, this.polite, config.send, (err) =>
-      this.fail("NEGOTIATION_FAILED", `negotiation with ${id} failed: ${err.message}`),
-    );
-    this.pc.ontrack = ({ track, transceiver }) => this.emit("track", track, transceiver);
-    this.pc.ondatachannel = ({ channel }) => {
-      const wrapped = this.adopt(new Channel(channel, id));
-      this.emit("datachannel", wrapped);
-    };
-    this.pc.connectionStateChange.subscribe((state) => this.onConnectionState(state));
+    this.open();
     this.armConnectTimer();
+  }
+
+  /** The connection to this member now (a renewal replaces it). */
+  get pc(): RTCPeerConnection {
+    return this.current;
   }
 
   get connectionState(): ConnectionState {
@@ -122,6 +136,10 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
 
   /** Handles one signal from this member. */
   async onSignal(kind: string, payload: unknown): Promise<void> {
+    if (kind === "restart" && (countIn(payload, "renew", 1) ?? countIn(payload, "renewed", 1)) !== undefined) {
+      return this.onRenewal(payload as { renew?: number; renewed?: number });
+    }
+    if (this.awaitingRenewal) return; // for the connection we dropped
     switch (kind) {
       case "offer":
       case "answer":
@@ -134,7 +152,7 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
         // Before any connection it means "you offer"; on an established one, "restart ICE" — or, with a plan, "I am
         // restarting ICE on this plan": move there too and answer the offer that follows.
         if (!this.pc.remoteDescription && !this.pc.localDescription) this.onNegotiationRequested?.();
-        else if (isPlanned(payload)) this.followRestart(payload.plan);
+        else if (countIn(payload, "plan", 0) !== undefined) this.followRestart(countIn(payload, "plan", 0)!);
         else this.restartIce();
         return;
     }
@@ -193,6 +211,20 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
     this.pc.restartIce();
   }
 
+  /**
+   * Replaces the connection with a new one (new ICE agent, new DTLS handshake), the repair for what an ICE restart
+   * cannot mend: a failed DTLS handshake. Tells the member first (`restart` with `{ renew: N }`), then offers as the
+   * newcomer would; the room's tracks and channels go on the new connection (Room listens to `renewed`). Done by
+   * itself when a handshake fails; callable to force a fresh start.
+   */
+  renew(): void {
+    this.assertOpen();
+    this.generation++;
+    this.awaitingRenewal = true;
+    this.config.send({ kind: "restart", payload: { renew: this.generation } });
+    this.replace(true);
+  }
+
   /** Closes the connection and every channel. Safe to call twice. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -205,6 +237,56 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
     await this.pc.close().catch(() => {});
     this.emit("close");
     this.removeAllListeners();
+  }
+
+  /** Makes a connection on the current plan and drives it; what an older one reports is ignored. */
+  private open(): void {
+    const pc = new RTCPeerConnection({ ...this.config.rtc, iceServers: this.config.plans[this.plan] ?? [] });
+    this.current = pc;
+    this.negotiation = new PerfectNegotiation(pc, this.polite, this.config.send, (err) =>
+      this.fail("NEGOTIATION_FAILED", `negotiation with ${this.id} failed: ${err.message}`),
+    );
+    pc.ontrack = ({ track, transceiver }) => this.emit("track", track, transceiver);
+    pc.ondatachannel = ({ channel }) => {
+      const wrapped = this.adopt(new Channel(channel, this.id));
+      this.emit("datachannel", wrapped);
+    };
+    pc.connectionStateChange.subscribe((state) => {
+      if (pc === this.current) this.onConnectionState(state);
+    });
+  }
+
+  /** Closes the connection and its channels and starts a new one; `lead`: we offer (see renewed). */
+  private replace(lead: boolean): void {
+    clearTimeout(this.disconnectTimer);
+    const old = this.current;
+    this.negotiation.close();
+    for (const channel of this.channels.values()) channel.close();
+    this.channels.clear();
+    this.open();
+    void old.close().catch(() => {});
+    this.armConnectTimer();
+    this.emit("renewed", lead);
+  }
+
+  /**
+   * `restart` with `{ renew: N }` (the member replaced our connection: follow, and confirm with `{ renewed: N }` before
+   * anything of the new one) or `{ renewed: N }` (it followed ours). When both renew at once the impolite end's
+   * renewal stands: the polite one follows it, the impolite one waits for that confirmation.
+   */
+  private onRenewal(payload: { renew?: number; renewed?: number }): void {
+    if (this.closed) return;
+    if (payload.renewed !== undefined) {
+      if (payload.renewed === this.generation) this.awaitingRenewal = false;
+      return;
+    }
+    const n = payload.renew!;
+    const crossing = n === this.generation && this.awaitingRenewal;
+    if (n < this.generation || (n === this.generation && !(crossing && this.polite))) return; // old, or ours stands
+    this.generation = n;
+    this.awaitingRenewal = false;
+    this.config.send({ kind: "restart", payload: { renewed: n } });
+    this.replace(false);
   }
 
   private adopt(channel: Channel): Channel {
@@ -226,6 +308,7 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
       clearTimeout(this.disconnectTimer);
       clearTimeout(this.connectTimer);
       this.restarts = 0;
+      this.renewals = 0;
       this.failureReported = false;
     } else if (state === "failed") {
       this.scheduleRecovery(0);
@@ -265,17 +348,26 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
    */
   private recover(): void {
     if (this.closed) return;
-    if (this.pc.dtlsTransports.some((t) => t.state === "failed")) {
+    if (this.pc.dtlsTransports.some((t) => t.state === "failed") || this.awaitingRenewal) {
       // An ICE restart keeps the DTLS association, so one that failed stays failed: werift answers every restart with
-      // "failed" again. Seen in join storms of 50 when every handshake ran at once on a saturated core. Say so once
-      // and stop restarting; the connection cannot come back without a new one (the member leaving and rejoining).
+      // "failed" again. Seen in join storms of 50 when every handshake ran at once on a saturated core. Only a new
+      // connection repairs it: the first at once, then on the slow schedule (the same certificate that failed the
+      // check, or a far end that never confirms a renewal, would otherwise renew it in a loop).
       if (!this.failureReported) {
         this.failureReported = true;
         this.fail(
           "CONNECTION_FAILED",
-          `connection to ${this.id} failed: its DTLS handshake failed, which an ICE restart cannot repair`,
+          `connection to ${this.id} failed: its DTLS handshake failed, which an ICE restart cannot repair; ` +
+            "starting a new connection",
         );
       }
+      clearTimeout(this.disconnectTimer);
+      const renew = () => {
+        if (!this.closed) this.renew();
+      };
+      if (this.renewals === 0) renew();
+      else this.disconnectTimer = setTimeout(renew, slowDelay(this.renewals - 1));
+      this.renewals++;
       return;
     }
     if (this.restarts >= this.config.maxRestarts) {
@@ -286,12 +378,8 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
           `connection to ${this.id} failed after ${this.restarts} ICE restarts; retrying while the member stays`,
         );
       }
-      const slow = this.restarts - this.config.maxRestarts;
       clearTimeout(this.disconnectTimer);
-      this.disconnectTimer = setTimeout(
-        () => this.restartNow(),
-        Math.min(MAX_SLOW_RESTART_MS, SLOW_RESTART_MS * 2 ** slow),
-      );
+      this.disconnectTimer = setTimeout(() => this.restartNow(), slowDelay(this.restarts - this.config.maxRestarts));
       this.restarts++;
       return;
     }
@@ -318,8 +406,10 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
     clearTimeout(this.connectTimer);
     this.connectTimer = setTimeout(
       () => {
-        if (this.pc.connectionState !== "connected" && this.pc.remoteDescription) this.recover();
-        else if (this.pc.connectionState !== "connected") this.armConnectTimer(); // not even negotiated yet: wait
+        // A renewal the far end never confirmed counts as failed too (a far end that does not renew).
+        if (this.pc.connectionState !== "connected" && (this.pc.remoteDescription || this.awaitingRenewal)) {
+          this.recover();
+        } else if (this.pc.connectionState !== "connected") this.armConnectTimer(); // not even negotiated yet: wait
       },
       this.config.connectTimeoutMs + (this.polite ? FOLLOWER_GRACE_MS : 0),
     );

@@ -5,7 +5,7 @@ export type Outgoing =
   | { kind: "offer" | "answer"; payload: { type: "offer" | "answer"; sdp: string } }
   | { kind: "candidate"; payload: RTCIceCandidateInit }
   | { kind: "end-of-candidates"; payload: null }
-  | { kind: "restart"; payload: null | { plan: number } };
+  | { kind: "restart"; payload: null | { plan: number } | { renew: number } | { renewed: number } };
 
 /**
  * Perfect negotiation (W3C webrtc-pc §10.7 example): either side may start a negotiation at any time; when both

@@ -19,6 +19,8 @@ export interface RoomEvents {
   datachannel: (member: RemoteMember, channel: Channel) => void;
   message: (member: RemoteMember, channel: Channel, data: string | Buffer) => void;
   "connection-state": (member: RemoteMember, state: ConnectionState) => void;
+  /** The member's connection was replaced by a new one (RemoteMember.renew): the old one's channels closed. */
+  "member-renewed": (member: RemoteMember) => void;
   error: (err: PeerError) => void;
 }
 
@@ -41,6 +43,8 @@ export class Room extends EventEmitter<RoomEvents> {
   private readonly roomChannels: RoomChannel[] = [];
   /** Members that have our room tracks and channels; the others get them when their first exchange is done. */
   private readonly outfitted = new WeakSet<RemoteMember>();
+  /** Members whose connection waits for their first offer, with what calls the wait off. */
+  private readonly waits = new Map<RemoteMember, () => void>();
   private closed = false;
 
   constructor(
@@ -153,6 +157,23 @@ export class Room extends EventEmitter<RoomEvents> {
     member.on("message", (channel, data) => this.emit("message", member, channel, data));
     member.on("connection-state", (state) => this.emit("connection-state", member, state));
     member.on("error", (err) => this.emit("error", err));
+    member.on("renewed", (lead) => {
+      this.outfitted.delete(member);
+      this.prepare(member, lead);
+      if (lead) void member.start();
+      this.emit("member-renewed", member);
+    });
+    this.prepare(member, newcomer);
+    this.emit("member-joined", member);
+    return member;
+  }
+
+  /**
+   * Readies a member's (new) connection: as the newcomer (or the end that renewed it), our tracks, channels and
+   * receive-only transceivers go on at once and we offer; otherwise they wait for the member's first offer.
+   */
+  private prepare(member: RemoteMember, newcomer: boolean): void {
+    this.waits.get(member)?.();
     const outfit = () => {
       this.outfitted.add(member);
       try {
@@ -160,11 +181,19 @@ export class Room extends EventEmitter<RoomEvents> {
       } catch (err) {
         this.emit(
           "error",
-          new PeerError("NEGOTIATION_FAILED", `could not add tracks for ${id}: ${(err as Error).message}`, id),
+          new PeerError(
+            "NEGOTIATION_FAILED",
+            `could not add tracks for ${member.id}: ${(err as Error).message}`,
+            member.id,
+          ),
         );
       }
+      const pc = member.pc;
       for (const { label, options } of this.roomChannels) {
-        member.openChannel(label, options).catch((err: PeerError) => this.emit("error", err));
+        member.openChannel(label, options).catch((err: PeerError) => {
+          // Not when the connection it was opening on was replaced (it opens again on the new one) or the member left.
+          if (member.pc === pc && this.memberMap.get(member.id) === member) this.emit("error", err);
+        });
       }
     };
     if (newcomer) {
@@ -174,32 +203,31 @@ export class Room extends EventEmitter<RoomEvents> {
       const sending = new Set(this.tracks.map((t) => t.kind));
       if (receive.audio !== false && !sending.has("audio")) member.receive("audio");
       if (receive.video !== false && !sending.has("video")) member.receive("video");
-    } else {
-      // Wait for their first offer before adding ours, so the first exchange has no glare; if none comes (a member
-      // with nothing to send), go first after a while.
-      let done = false;
-      const go = () => {
-        if (done) return;
-        done = true;
-        sub.unSubscribe();
-        clearTimeout(timer);
-        outfit();
-      };
-      const sub = member.pc.signalingStateChange.subscribe((state) => {
-        if (state === "stable") go();
-      });
-      const timer = setTimeout(() => {
-        if (!member.pc.remoteDescription) go();
-      }, FIRST_OFFER_WAIT_MS);
-      // The newcomer had nothing to offer and asks us to: adding our tracks and channels makes werift offer.
-      member.onNegotiationRequested = go;
-      member.once("close", () => {
-        done = true;
-        clearTimeout(timer);
-        sub.unSubscribe();
-      });
+      return;
     }
-    this.emit("member-joined", member);
-    return member;
+    // Wait for their first offer before adding ours, so the first exchange has no glare; if none comes (a member with
+    // nothing to send), go first after a while.
+    const pc = member.pc;
+    const stop = () => {
+      this.waits.delete(member);
+      sub.unSubscribe();
+      clearTimeout(timer);
+      member.off("close", stop);
+    };
+    const go = () => {
+      if (this.waits.get(member) !== stop) return;
+      stop();
+      outfit();
+    };
+    const sub = pc.signalingStateChange.subscribe((state) => {
+      if (state === "stable") go();
+    });
+    const timer = setTimeout(() => {
+      if (!pc.remoteDescription) go();
+    }, FIRST_OFFER_WAIT_MS);
+    this.waits.set(member, stop);
+    // The newcomer had nothing to offer and asks us to: adding our tracks and channels makes werift offer.
+    member.onNegotiationRequested = go;
+    member.once("close", stop);
   }
 }

@@ -310,11 +310,14 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     super();
     this.on("finalized", (file) => this.files.push(file));
     room.on("track", (member, track) => this.recordingFor(member).addTrack(track));
-    room.on("member-left", (member) => {
+    // A renewed connection brings new tracks: the member's file so far is finalized and the next one starts with them.
+    const finish = (member: RemoteMember) => {
       const recording = this.members.get(member.id);
       this.members.delete(member.id);
       void recording?.stop();
-    });
+    };
+    room.on("member-left", finish);
+    room.on("member-renewed", finish);
   }
 
   /** Starts recording `room` into `options.dir` (checked writable now, so a bad directory fails at once). */
