@@ -4,7 +4,8 @@
 //   node soak-bot.mjs SIGNAL_URL NAME [RECORD_DIR]
 //
 // Joins room "soak", sends a chat message to the room every second, restarts ICE on every connection every
-// SOAK_ICE_RESTART_MS (default 2 min), records everyone when given a directory, and prints one JSON line of stats
+// SOAK_ICE_RESTART_MS (default 2 min), renews one connection (a new one in its place, the next member each time) every
+// SOAK_RENEW_MS (default 5 min), records everyone when given a directory, and prints one JSON line of stats
 // every SOAK_STATS_MS (default 10 s): RSS, heap, external memory, open file descriptors, active handles, messages,
 // error events (a member whose chat stops for 10 s counts as one).
 // SIGTERM finalizes the recordings and leaves.
@@ -20,9 +21,10 @@ if (!url || !name) {
   process.exit(2);
 }
 const iceRestartMs = Number(process.env.SOAK_ICE_RESTART_MS ?? 120_000);
+const renewMs = Number(process.env.SOAK_RENEW_MS ?? 300_000);
 const statsMs = Number(process.env.SOAK_STATS_MS ?? 10_000);
 
-const counts = { sent: 0, received: 0, errors: 0, iceRestarts: 0, resumed: 0, replaced: 0 };
+const counts = { sent: 0, received: 0, errors: 0, iceRestarts: 0, renewals: 0, renewed: 0, resumed: 0, replaced: 0 };
 const rtc = { iceUseIpv6: false, iceAdditionalHostAddresses: ["127.0.0.1"] };
 const peer = await Peer.connect(url, { rtc, signal: { reconnect: { initialDelayMs: 100, maxDelayMs: 1000 } } });
 // Only the recorder takes video: eight video receivers per page would be sixteen VP8 encodes on two cores.
@@ -45,6 +47,7 @@ recorder?.on("finalized", (file) => console.log(`finalized ${file.path}`));
 room.on("connection-state", (member, state) =>
   console.log(`${name}: ${new Date().toISOString()} ${member.id} ${state}`),
 );
+room.on("member-renewed", () => counts.renewed++);
 peer.on("resumed", () => counts.resumed++);
 peer.on("session-replaced", () => counts.replaced++);
 const lastChat = new Map();
@@ -97,6 +100,12 @@ const restarts = setInterval(() => {
     counts.iceRestarts++;
   }
 }, iceRestartMs);
+const renewals = setInterval(() => {
+  const members = [...room.members.values()];
+  if (members.length === 0) return;
+  members[counts.renewals % members.length].renew();
+  counts.renewals++;
+}, renewMs);
 
 // Event-loop delay: a bot whose loop stalls answers nothing in time (signals time out, ICE checks are late).
 const lag = monitorEventLoopDelay({ resolution: 20 });
@@ -144,7 +153,7 @@ let stopping = false;
 process.on("SIGTERM", async () => {
   if (stopping) return;
   stopping = true;
-  for (const timer of [chat, restarts, report, stallCheck]) clearInterval(timer);
+  for (const timer of [chat, restarts, renewals, report, stallCheck]) clearInterval(timer);
   console.log(JSON.stringify({ stats: stats() }));
   await recorder?.stop(); // each file's "finalized" line is printed above
   await peer.close();

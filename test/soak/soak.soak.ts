@@ -1,11 +1,12 @@
 // The soak (`pnpm soak`; not part of `pnpm test`): SOAK_MINUTES (default 30) of a room with 8 bots, each in its own
 // process (test/soak/soak-bot.mjs; one records everyone), and 2 Chromium pages sending fake camera and microphone and
-// chatting over a data channel. Every bot restarts ICE on all its connections every 2 minutes; every signalling link is
-// cut every minute (a TCP proxy in front of the server). At the end: per process RSS, heap (compiled code apart from
+// chatting over a data channel. Every bot restarts ICE on all its connections every 2 minutes and replaces one of its
+// connections with a new one (a renewal, as after a failed DTLS handshake) every 5 minutes, a different member each
+// time; every signalling link is cut every minute (a TCP proxy in front of the server). At the end: per process RSS, heap (compiled code apart from
 // the rest), open file descriptors and active handles at the start (after a warm-up) and at the end, growth per hour
 // (with what V8 has committed for its heap, so native memory can be told apart), error events, and whether every
-// recording decodes without an error (ffmpeg). SOAK_MINUTES, SOAK_WARMUP_MS, SOAK_CUT_MS and SOAK_ICE_RESTART_MS change
-// the defaults (a quick check of the harness: SOAK_MINUTES=2 SOAK_WARMUP_MS=30000). It fails on an error event, a
+// recording decodes without an error (ffmpeg). SOAK_MINUTES, SOAK_WARMUP_MS, SOAK_CUT_MS, SOAK_ICE_RESTART_MS and
+// SOAK_RENEW_MS change the defaults (a quick check of the harness: SOAK_MINUTES=2 SOAK_WARMUP_MS=30000). It fails on an error event, a
 // recording that does not decode, a member that lost its peers, or pages that stopped receiving chat. For diagnosis it
 // prints, with a bot's first stall report for a member, what that connection says about itself on both ends (`soak
 // diag`), and at the end each bot's SCTP history with each page beside the page's view of the channel (`soak trace`;
@@ -28,6 +29,7 @@ const MINUTES = Number(process.env.SOAK_MINUTES ?? 30);
 const WARMUP_MS = Number(process.env.SOAK_WARMUP_MS ?? 120_000);
 const CUT_EVERY_MS = Number(process.env.SOAK_CUT_MS ?? 60_000);
 const ICE_RESTART_MS = process.env.SOAK_ICE_RESTART_MS ?? "120000";
+const RENEW_MS = process.env.SOAK_RENEW_MS ?? "300000";
 const BOTS = 8;
 const bot = fileURLToPath(new URL("./soak-bot.mjs", import.meta.url));
 
@@ -37,12 +39,15 @@ window.got = 0;
 const channels = new Set();
 // For diagnosis: every channel a member announced (ondatachannel) and which were handed over, per member.
 const announced = [];
+const watchChannels = (m) =>
+  m.pc.addEventListener("datachannel", ({ channel }) => announced.push({ member: m.id, channel, at: Date.now() }));
 window.start = async (url, name) => {
   const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 320, height: 240 } });
   // The bots open a room-wide "chat" channel to the page: count what comes in, and answer on it every second.
   window.session = await joinRoom({
     url, room: "soak", stream, metadata: { name },
-    onMember: (m) => m.pc.addEventListener("datachannel", ({ channel }) => announced.push({ member: m.id, channel, at: Date.now() })),
+    onMember: (m) => watchChannels(m),
+    onRenewed: (m) => watchChannels(m),
     onChannel: (id, channel) => {
       const entry = announced.find((a) => a.channel === channel);
       if (entry) entry.handedOver = Date.now();
@@ -170,7 +175,7 @@ const server = createSignalServer({ messagesPerSecond: 200 });
 afterAll(() => server.close());
 
 describe("soak", () => {
-  it(`${MINUTES} minutes: 8 bots and 2 Chromium pages, ICE restarts every 2 min, a signalling cut every minute`, async () => {
+  it(`${MINUTES} minutes: 8 bots and 2 Chromium pages, ICE restarts every 2 min, renewals every 5, a signalling cut every minute`, async () => {
     const port = await server.listen(0);
     const proxy = await startTcpProxy(port);
     const url = `ws://127.0.0.1:${proxy.port}`;
@@ -183,7 +188,7 @@ describe("soak", () => {
           command: process.execPath,
           args: ["--expose-gc", bot, url, `bot-${i}`, ...(i === 0 ? [recordings] : [])],
           readyLine: /soak bot .* in room "soak"/,
-          env: { SOAK_STATS_MS: "10000", SOAK_ICE_RESTART_MS: ICE_RESTART_MS },
+          env: { SOAK_STATS_MS: "10000", SOAK_ICE_RESTART_MS: ICE_RESTART_MS, SOAK_RENEW_MS: RENEW_MS },
         }),
       );
     }

@@ -199,7 +199,7 @@ export async function joinRoom(o: JoinRoomOptions): Promise<RoomSession> {
       await pc.setRemoteDescription(payload as RTCSessionDescriptionInit);
       if (kind === "offer") {
         await pc.setLocalDescription();
-        send(m.id, "answer", pc.localDescription!.toJSON());
+        if (m.pc === pc) send(m.id, "answer", pc.localDescription!.toJSON()); // not once renewed meanwhile
       }
       if (pc.signalingState === "stable") outfit(m);
     } else if (kind === "candidate" || kind === "end-of-candidates") {

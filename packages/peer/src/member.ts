@@ -202,9 +202,13 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
     return memberStats(this.pc);
   }
 
-  /** Starts an ICE restart (new credentials, new candidates) through perfect negotiation. */
+  /**
+   * Starts an ICE restart (new credentials, new candidates) through perfect negotiation. Does nothing while the
+   * connection's first exchange is not done (after joining or a renewal): ICE has not started, and werift would offer
+   * a restart that collides with the first offer.
+   */
   restartIce(): void {
-    if (this.closed) return;
+    if (this.closed || !this.pc.remoteDescription || this.awaitingRenewal) return;
     // This restart is the recovery: none other is due, and it has connectTimeoutMs to get connected.
     clearTimeout(this.disconnectTimer);
     this.armConnectTimer();

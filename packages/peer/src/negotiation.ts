@@ -27,7 +27,7 @@ export class PerfectNegotiation {
   constructor(
     private readonly pc: RTCPeerConnection,
     readonly polite: boolean,
-    private readonly send: (message: Outgoing) => void,
+    private readonly sendSignal: (message: Outgoing) => void,
     private readonly onError: (err: Error) => void,
   ) {
     pc.onnegotiationneeded = () => void this.negotiate();
@@ -120,6 +120,14 @@ export class PerfectNegotiation {
         if (candidate.kind !== "candidate" || !carried.has(`a=${candidate.payload.candidate}`)) this.send(candidate);
       }
     }
+  }
+
+  /**
+   * Nothing once closed: a step that was awaiting werift when its connection was replaced (a renewal) would otherwise
+   * send that connection's description or candidates after the far end has moved to the new one.
+   */
+  private send(message: Outgoing): void {
+    if (!this.closed) this.sendSignal(message);
   }
 
   close(): void {
