@@ -3,8 +3,10 @@
 // both ends. Before werift patch 23 about one 60-second run in four left one end's ICE agent restarted and never
 // started under a "connected" connection (one direction silent until the next restart), and every follower of a
 // restart left its ICE transport "checking" for ever. The second run also renews a random connection every 2 s (a new
-// connection in its place, as after a failed DTLS handshake): before werift patch 27, one run in three had a new
-// connection that an ICE restart caught during its DTLS handshake fail four restarts in a row (CONNECTION_FAILED).
+// connection in its place, as after a failed DTLS handshake): before werift patch 27, three runs in five had a new
+// connection that an ICE restart caught during its DTLS handshake fail four restarts in a row (CONNECTION_FAILED), and
+// before patch 28 about one run in five (both cores busy) had a pair silent both ways for good: a late copy of a
+// ClientHello made werift's DTLS server start over with keys the client did not have.
 import { afterEach, expect, it } from "vitest";
 import { startTcpProxy, type TcpProxy } from "../../signal/test/helpers/tcp-proxy.js";
 import type { Room } from "../src/index.js";
