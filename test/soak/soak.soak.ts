@@ -2,15 +2,15 @@
 // process (test/soak/soak-bot.mjs; one records everyone), and 2 Chromium pages sending fake camera and microphone and
 // chatting over a data channel. Every bot restarts ICE on all its connections every 2 minutes and replaces one of its
 // connections with a new one (a renewal, as after a failed DTLS handshake) every 5 minutes, a different member each
-// time; every signalling link is cut every minute (a TCP proxy in front of the server). At the end: per process RSS, heap (compiled code apart from
-// the rest), open file descriptors and active handles at the start (after a warm-up) and at the end, growth per hour
-// (with what V8 has committed for its heap, so native memory can be told apart), error events, and whether every
-// recording decodes without an error (ffmpeg). SOAK_MINUTES, SOAK_WARMUP_MS, SOAK_CUT_MS, SOAK_ICE_RESTART_MS and
-// SOAK_RENEW_MS change the defaults (a quick check of the harness: SOAK_MINUTES=2 SOAK_WARMUP_MS=30000). It fails on an error event, a
-// recording that does not decode, a member that lost its peers, or pages that stopped receiving chat. For diagnosis it
-// prints, with a bot's first stall report for a member, what that connection says about itself on both ends (`soak
-// diag`), and at the end each bot's SCTP history with each page beside the page's view of the channel (`soak trace`;
-// test/soak/connection-diag.mjs).
+// time; every signalling link is cut every minute (a TCP proxy in front of the server). At the end: per process RSS,
+// heap (compiled code apart from the rest), open file descriptors and active handles at the start (after a warm-up)
+// and at the end, growth per hour (with what V8 has committed for its heap, so native memory can be told apart), error
+// events, and whether every recording decodes without an error (ffmpeg). SOAK_MINUTES, SOAK_WARMUP_MS, SOAK_CUT_MS,
+// SOAK_ICE_RESTART_MS and SOAK_RENEW_MS change the defaults (a quick check of the harness: SOAK_MINUTES=2
+// SOAK_WARMUP_MS=30000). It fails on an error event, a recording that does not decode, a member that lost its peers,
+// or pages that stopped receiving chat. For diagnosis it prints, with a bot's first stall report for a member, what
+// that connection says about itself on both ends (`soak diag`), and at the end each bot's SCTP history with each page
+// beside the page's view of the channel (`soak trace`; test/soak/connection-diag.mjs).
 import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
