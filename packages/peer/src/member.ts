@@ -148,13 +148,15 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
         return this.negotiation.candidate(payload as RTCIceCandidateInit);
       case "end-of-candidates":
         return this.negotiation.candidate(null);
-      case "restart":
+      case "restart": {
         // Before any connection it means "you offer"; on an established one, "restart ICE" — or, with a plan, "I am
         // restarting ICE on this plan": move there too and answer the offer that follows.
+        const plan = countIn(payload, "plan", 0);
         if (!this.pc.remoteDescription && !this.pc.localDescription) this.onNegotiationRequested?.();
-        else if (countIn(payload, "plan", 0) !== undefined) this.followRestart(countIn(payload, "plan", 0)!);
+        else if (plan !== undefined) this.followRestart(plan);
         else this.restartIce();
         return;
+      }
     }
   }
 
