@@ -3,7 +3,7 @@
 // SCTP was started and in which role, the association states, the handshake chunks sent and received — kept on the
 // transport (`parleyTrace`, at most 40 entries) so a stalled member's diag line shows how it got there. The history
 // comes from wrapping methods of werift's SCTP objects in this process; nothing outside the soak does this.
-import { RTCSctpTransport } from "@parley/werift";
+import { RTCDtlsTransport, RTCSctpTransport } from "@parley/werift";
 
 const HANDSHAKE = { 1: "INIT", 2: "INIT-ACK", 6: "ABORT", 10: "COOKIE-ECHO", 11: "COOKIE-ACK", 7: "SHUTDOWN" };
 const MAX = 40;
@@ -25,6 +25,31 @@ RTCSctpTransport.prototype.start = function (remotePort) {
   note(this, `start as ${this.isServer ? "server" : "client"} port ${remotePort}`);
   return start.call(this, remotePort);
 };
+
+// A DTLS handshake that fails is printed at once with werift's reason and where it was thrown: the member reports
+// only that it failed, and the reason (a message for another association, a retransmission budget spent, a
+// certificate check) decides what to look at.
+export function printDtlsFailures(name) {
+  const { start } = RTCDtlsTransport.prototype;
+  RTCDtlsTransport.prototype.start = async function () {
+    const began = Date.now();
+    try {
+      return await start.call(this);
+    } catch (err) {
+      const where = String(err?.stack ?? "")
+        .split("\n")
+        .slice(1, 5)
+        .map((l) => l.trim().replace(/^at /, "").replace(/\(.*\/(.*?)\)$/, "($1)"))
+        .join(" < ");
+      console.log(
+        `${name}: dtls failed ${new Date().toISOString()} ${this.id.slice(0, 8)} as ${this.role} (ICE ` +
+          `${this.iceTransport.role}, ${this.iceTransport.state}) after ${Date.now() - began} ms: ` +
+          `${err?.message ?? err} at ${where}`,
+      );
+      throw err;
+    }
+  };
+}
 
 function watch(transport, sctp) {
   const { setState, receiveChunk, sendChunk, stop, handleData } = sctp;

@@ -13,7 +13,7 @@ import { readdirSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { getHeapSpaceStatistics } from "node:v8";
 import { Peer, Recorder } from "@parley/peer";
-import { diagnose } from "./connection-diag.mjs";
+import { diagnose, printDtlsFailures } from "./connection-diag.mjs";
 
 const [url, name, recordDir] = process.argv.slice(2);
 if (!url || !name) {
@@ -24,6 +24,7 @@ const iceRestartMs = Number(process.env.SOAK_ICE_RESTART_MS ?? 120_000);
 const renewMs = Number(process.env.SOAK_RENEW_MS ?? 300_000);
 const statsMs = Number(process.env.SOAK_STATS_MS ?? 10_000);
 
+printDtlsFailures(name);
 const counts = { sent: 0, received: 0, errors: 0, iceRestarts: 0, renewals: 0, renewed: 0, resumed: 0, replaced: 0 };
 const rtc = { iceUseIpv6: false, iceAdditionalHostAddresses: ["127.0.0.1"] };
 const peer = await Peer.connect(url, { rtc, signal: { reconnect: { initialDelayMs: 100, maxDelayMs: 1000 } } });

@@ -231,7 +231,7 @@ describe("soak", () => {
         const errors = b
           .output()
           .split("\n")
-          .filter((l) => /^bot-\d+: \w+ error:|^bot-\d+: (send|chat stall):/.test(l));
+          .filter((l) => /^bot-\d+: \w+ error:|^bot-\d+: (send|chat stall):|^bot-\d+: dtls failed/.test(l));
         for (const line of errors.slice(reported[i])) console.log(`soak error event: ${line}`);
         reported[i] = errors.length;
       });
