@@ -27,6 +27,10 @@ window.start = async (url, room, policy) => {
   });
   return window.session.client.sessionId;
 };
+window.renew = (id) => window.session.renew(id);
+window.renewUnknown = () => {
+  try { window.session.renew("nobody"); } catch (e) { return e.code + ": " + e.message; }
+};
 window.connections = () => [...window.session.members.values()].map((m) => m.pc.connectionState);
 window.selectedPair = async () => {
   for (const m of window.session.members.values()) {
@@ -43,6 +47,8 @@ interface PageApi {
   start(url: string, room: string, policy: RTCIceTransportPolicy): Promise<string>;
   selectedPair(): Promise<[string, string] | null>;
   connections(): RTCPeerConnectionState[];
+  renew(id: string): void;
+  renewUnknown(): string | undefined;
   inbox: string[];
   renewed: string[];
 }
@@ -175,32 +181,44 @@ describe.skipIf(!hasTool("chromium"))("a Parley bot and Chromium in one room", (
     });
   }
 
-  it("follows a bot's renewal of the connection: channel, camera and mic come back on a new one", async () => {
+  /** A bot with a room channel and a page in `roomName`, connected, with the page's hello and both tracks seen. */
+  async function botAndPage(roomName: string) {
     const bot = await Peer.connect(signalUrl);
     bots.push(bot);
-    const room = await bot.join("renew");
+    const room = await bot.join(roomName);
     const seen = watch(room);
+    const errors: string[] = [];
+    room.on("error", (err) => errors.push(`${err.code}: ${err.message}`));
     await room.openChannel("chat");
     const page = await openStartPage(pageUrl);
     const browserId = await page.evaluate(
       ([u, r]) => (window as unknown as PageApi).start(u!, r!, "all"),
-      [signalUrl, "renew"],
+      [signalUrl, roomName],
     );
     await expect.poll(() => seen.messages, { timeout: 20_000 }).toContain("hello from chromium");
     await expect.poll(() => seen.tracks, { timeout: 20_000 }).toBe(2);
     const member = room.members.get(browserId)!;
-    const first = member.pc;
     let renewed = 0;
     room.on("member-renewed", () => renewed++);
+    return { bot, room, seen, errors, page, member, first: member.pc, renewals: () => renewed };
+  }
 
-    member.renew();
-    // The page says hello again on the channel the bot opens on the new connection, and echoes on it.
+  /** After one renewal: the page's hello and echo on the new channel, camera and mic as new tracks with packets. */
+  async function cameBack({
+    bot,
+    room,
+    seen,
+    errors,
+    page,
+    member,
+    first,
+    renewals,
+  }: Awaited<ReturnType<typeof botAndPage>>) {
     await expect
       .poll(() => seen.messages.filter((m) => m === "hello from chromium").length, { timeout: 20_000 })
       .toBe(2);
     await room.send("chat", "ping-after-renewal");
     await expect.poll(() => seen.messages, { timeout: 10_000 }).toContain("echo:ping-after-renewal");
-    // Camera and mic come as new tracks, and their packets arrive.
     await expect.poll(() => seen.tracks, { timeout: 20_000 }).toBe(4);
     const before = { audio: seen.audio, video: seen.video };
     await expect.poll(() => seen.audio - before.audio, { timeout: 20_000 }).toBeGreaterThan(50);
@@ -209,9 +227,30 @@ describe.skipIf(!hasTool("chromium"))("a Parley bot and Chromium in one room", (
     expect(first.connectionState).toBe("closed");
     expect(member.pc).not.toBe(first);
     expect(member.connectionState).toBe("connected");
-    expect(renewed).toBe(1);
+    expect(renewals()).toBe(1);
     expect(await page.evaluate(() => (window as unknown as PageApi).renewed)).toEqual([bot.id]);
     expect(await page.evaluate(() => (window as unknown as PageApi).connections())).toEqual(["connected"]);
-    await page.close();
+    expect(errors).toEqual([]);
+  }
+
+  it("follows a bot's renewal of the connection: channel, camera and mic come back on a new one", async () => {
+    const call = await botAndPage("renew");
+    call.member.renew();
+    // The page says hello again on the channel the bot opens on the new connection, and echoes on it.
+    await cameBack(call);
+    await call.page.close();
+  });
+
+  it("leads a renewal (session.renew): the bot follows, and channel, camera and mic come back on the new connection", async () => {
+    const call = await botAndPage("renew-led-by-page");
+    expect(await call.page.evaluate(() => (window as unknown as PageApi).renewUnknown())).toBe(
+      'UNKNOWN_MEMBER: no member "nobody" in room renew-led-by-page',
+    );
+    await call.page.evaluate((id) => (window as unknown as PageApi).renew(id), call.bot.id);
+    // The bot follows (a new connection at once); its room channel opens again once the page has offered.
+    await expect.poll(() => call.renewals(), { timeout: 10_000 }).toBe(1);
+    expect(call.member.pc).not.toBe(call.first);
+    await cameBack(call);
+    await call.page.close();
   });
 });

@@ -26,6 +26,19 @@ RTCSctpTransport.prototype.start = function (remotePort) {
   return start.call(this, remotePort);
 };
 
+/** Lines `from` to `to` of a stack, each as "function (file:line)", joined innermost first. */
+const frames = (stack, from, to) =>
+  String(stack ?? "")
+    .split("\n")
+    .slice(from, to)
+    .map((l) =>
+      l
+        .trim()
+        .replace(/^at /, "")
+        .replace(/\(.*\/(.*?)\)$/, "($1)"),
+    )
+    .join(" < ");
+
 // A DTLS handshake that fails is printed at once with werift's reason and where it was thrown: the member reports
 // only that it failed, and the reason (a message for another association, a retransmission budget spent, a
 // certificate check) decides what to look at.
@@ -36,11 +49,7 @@ export function printDtlsFailures(name) {
     try {
       return await start.call(this);
     } catch (err) {
-      const where = String(err?.stack ?? "")
-        .split("\n")
-        .slice(1, 5)
-        .map((l) => l.trim().replace(/^at /, "").replace(/\(.*\/(.*?)\)$/, "($1)"))
-        .join(" < ");
+      const where = frames(err?.stack, 1, 5);
       console.log(
         `${name}: dtls failed ${new Date().toISOString()} ${this.id.slice(0, 8)} as ${this.role} (ICE ` +
           `${this.iceTransport.role}, ${this.iceTransport.state}) after ${Date.now() - began} ms: ` +
@@ -54,17 +63,7 @@ export function printDtlsFailures(name) {
 function watch(transport, sctp) {
   const { setState, receiveChunk, sendChunk, stop, handleData } = sctp;
   // Where a close comes from: CLOSED also stops the association from handling anything (isClosed).
-  const caller = () =>
-    new Error().stack
-      .split("\n")
-      .slice(3, 6)
-      .map((l) =>
-        l
-          .trim()
-          .replace(/^at /, "")
-          .replace(/\(.*\/(.*?)\)$/, "($1)"),
-      )
-      .join(" < ");
+  const caller = () => frames(new Error().stack, 3, 6);
   sctp.setState = function (state) {
     if (state !== this.associationState || state === 1) {
       note(transport, `association ${this.associationState}→${state}${state === 1 ? ` from ${caller()}` : ""}`);

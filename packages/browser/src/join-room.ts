@@ -35,6 +35,12 @@ export interface RoomMember {
 export interface RoomSession {
   readonly client: Client;
   readonly members: ReadonlyMap<string, RoomMember>;
+  /**
+   * Replaces the connection to a member with a new one (new ICE, new DTLS handshake), as joinRoom does by itself when
+   * a DTLS handshake fails; the member follows (PROTOCOL.md, `restart` with `renew`) and `onRenewed` is called.
+   * Throws a RoomClientError (`UNKNOWN_MEMBER`) for an id that is not in the room.
+   */
+  renew(memberId: string): void;
   /** Closes every peer connection and the signalling client. The page's own stream is left to the page. */
   close(): void;
 }
@@ -148,14 +154,17 @@ export async function joinRoom(o: JoinRoomOptions): Promise<RoomSession> {
   function scheduleRenewal(m: MemberState): void {
     clearTimeout(m.renewTimer);
     const delay = m.renewals === 0 ? 0 : Math.min(60_000, 5_000 * 2 ** (m.renewals - 1));
-    m.renewals++;
-    m.renewTimer = setTimeout(() => {
-      if (members.get(m.id) !== m) return;
-      m.generation++;
-      m.awaitingRenewal = true;
-      send(m.id, "restart", { renew: m.generation });
-      replace(m, true);
-    }, delay);
+    m.renewTimer = setTimeout(() => renewNow(m), delay);
+  }
+
+  /** Tells the member we replace the connection (`restart` with `{ renew: N }`), then does, and offers on the new one. */
+  function renewNow(m: MemberState): void {
+    if (members.get(m.id) !== m) return;
+    m.renewals++; // counted here, so one asked for with session.renew() is repeated on the slow schedule too
+    m.generation++;
+    m.awaitingRenewal = true;
+    send(m.id, "restart", { renew: m.generation });
+    replace(m, true);
   }
 
   function replace(m: MemberState, lead: boolean): void {
@@ -248,6 +257,12 @@ export async function joinRoom(o: JoinRoomOptions): Promise<RoomSession> {
   return {
     client,
     members,
+    renew(memberId) {
+      const m = members.get(memberId);
+      if (!m) throw new RoomClientError("UNKNOWN_MEMBER", `no member ${JSON.stringify(memberId)} in room ${o.room}`);
+      clearTimeout(m.renewTimer); // a renewal on the slow schedule is this one
+      renewNow(m);
+    },
     close() {
       for (const m of members.values()) {
         clearTimeout(m.renewTimer);

@@ -90,7 +90,7 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
    * to the connection we dropped, and is dropped too.
    */
   private awaitingRenewal = false;
-  /** Renewals in the current outage; after the first they follow the slow schedule. */
+  /** Renewals since last connected (ours, asked for or not); after the first they follow the slow schedule. */
   private renewals = 0;
   /** CONNECTION_FAILED was emitted for the current outage (reset when connected again). */
   private failureReported = false;
@@ -225,6 +225,9 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
    */
   renew(): void {
     this.assertOpen();
+    // Counted here, not by the caller: a renewal asked for by the bot's own code that is never confirmed is repeated
+    // on the slow schedule too, not at once (PROTOCOL.md: no sooner than 5 s).
+    this.renewals++;
     this.generation++;
     this.awaitingRenewal = true;
     this.config.send({ kind: "restart", payload: { renew: this.generation } });
@@ -361,11 +364,12 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
       // check, or a far end that never confirms a renewal, would otherwise renew it in a loop).
       if (!this.failureReported) {
         this.failureReported = true;
-        this.fail(
-          "CONNECTION_FAILED",
-          `connection to ${this.id} failed: its DTLS handshake failed, which an ICE restart cannot repair; ` +
-            "starting a new connection",
-        );
+        // Said as it is: a renewal the far end never confirmed is no DTLS failure, and reading it as one sends
+        // whoever reads the log after the wrong cause.
+        const why = this.awaitingRenewal
+          ? `it did not confirm our new connection within ${this.config.connectTimeoutMs / 1000} s`
+          : "its DTLS handshake failed, which an ICE restart cannot repair";
+        this.fail("CONNECTION_FAILED", `connection to ${this.id} failed: ${why}; starting a new connection`);
       }
       clearTimeout(this.disconnectTimer);
       const renew = () => {
@@ -373,7 +377,6 @@ export class RemoteMember extends EventEmitter<MemberEvents> {
       };
       if (this.renewals === 0) renew();
       else this.disconnectTimer = setTimeout(renew, slowDelay(this.renewals - 1));
-      this.renewals++;
       return;
     }
     if (this.restarts >= this.config.maxRestarts) {

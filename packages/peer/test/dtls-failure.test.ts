@@ -21,7 +21,8 @@ function wrongFingerprint(sdp: string): string {
 
 const renewals = (got: SignalMessage[]) => got.filter((m) => m.kind === "restart").map((m) => m.payload);
 
-async function botWithFailingMember(followsRenewals: boolean) {
+/** A bot and a far end; the far end's first offer names a wrong certificate unless `validOffer`. */
+async function botWithFailingMember(followsRenewals: boolean, validOffer = false) {
   const url = await signalServer();
   const bot = await loopbackPeer(url, { restartAfterMs: 100, connectTimeoutMs: 1000 });
   const room = await bot.join("r", { receive: { audio: false, video: false } });
@@ -77,7 +78,8 @@ async function botWithFailingMember(followsRenewals: boolean) {
   };
   pc.createDataChannel("x");
   await pc.setLocalDescription(await pc.createOffer());
-  await client.signal("r", bot.id, "offer", { type: "offer", sdp: wrongFingerprint(pc.localDescription!.sdp) });
+  const sdp = pc.localDescription!.sdp;
+  await client.signal("r", bot.id, "offer", { type: "offer", sdp: validOffer ? sdp : wrongFingerprint(sdp) });
   return { bot, room, errors, heard, farHeard, farErrors, got: far.got, renewedEvents: () => renewedEvents };
 }
 
@@ -117,4 +119,23 @@ it("a far end that never confirms a renewal gets it again on the slow schedule, 
   // Reported once for the outage, not once per renewal.
   expect(errors.map((e) => e.code)).toEqual(["CONNECTION_FAILED"]);
   expect(farErrors).toEqual([]);
+});
+
+it("a renewal the far end never confirms is reported as that, not as a failed DTLS handshake", async () => {
+  const { room, errors, got } = await botWithFailingMember(false, true);
+  await until(() => room.members.size > 0, 15_000, "the member");
+  const member = [...room.members.values()][0]!;
+  await until(() => member.connectionState === "connected", 15_000, "the first connection");
+  expect(errors).toEqual([]);
+  member.renew();
+  await until(() => errors.length > 0, 5_000, "an error");
+  expect(errors.map((e) => `${e.code}: ${e.message}`)).toEqual([
+    `CONNECTION_FAILED: connection to ${member.id} failed: it did not confirm our new connection within 1 s; ` +
+      "starting a new connection",
+  ]);
+  // PROTOCOL.md: an unconfirmed renewal is repeated no sooner than 5 s later — asked for by the bot's code, too.
+  await new Promise((resolve) => setTimeout(resolve, 4000));
+  expect(renewals(got)).toEqual([{ renew: 1 }]);
+  await until(() => renewals(got).length > 1, 4_000, "the second renewal");
+  expect(renewals(got)).toEqual([{ renew: 1 }, { renew: 2 }]);
 });

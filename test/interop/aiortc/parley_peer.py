@@ -2,9 +2,10 @@
 """A small Parley signalling client and room participant on aiortc, written from packages/signal/PROTOCOL.md.
 
 It joins a room as the newcomer, offers a data channel plus synthetic audio and video, answers renegotiations,
-echoes data-channel messages ("echo:" + text), and prints one JSON line per event for the test to read:
+follows renewals (a new connection in place of the old one, answering the bot's offer, and its channel opened
+again), echoes data-channel messages ("echo:" + text), and prints one JSON line per event for the test to read:
   {"event": "ready", "id": ...}, {"event": "message", "data": ...}, {"event": "track", "kind": ...},
-  {"event": "frames", "audio": N, "video": N}
+  {"event": "renewed", "generation": N}, {"event": "frames", "audio": N, "video": N}
 With --tone HZ it sends a sine at HZ instead of aiortc's silent audio, and reports what it hears (the strongest
 frequency of the last second of decoded audio, by FFT): {"event": "audio-peak", "hz": F, "rms": R}.
 Usage: parley_peer.py WS_URL ROOM [--tone HZ]
@@ -121,7 +122,6 @@ async def main(url, room, tone):
         if len(others) != 1:
             raise SystemExit(f"expected one member in the room, found {len(others)}")
         remote = others[0]
-        pc = RTCPeerConnection()
         counts = {"audio": 0, "video": 0}
         heard = {"samples": numpy.zeros(0, dtype=numpy.int16), "rate": 48000}
 
@@ -135,28 +135,47 @@ async def main(url, room, tone):
                 if isinstance(data, str) and not data.startswith("echo:"):
                     channel.send("echo:" + data)
 
-        @pc.on("datachannel")
-        def on_datachannel(channel):
-            on_channel(channel)
+        def open_chat(pc, hello):
+            chat = pc.createDataChannel("aiortc")
+            on_channel(chat)
 
-        @pc.on("track")
-        def on_track(track):
-            emit(event="track", kind=track.kind)
-            asyncio.ensure_future(count_frames(track, counts, heard))
+            @chat.on("open")
+            def on_open():
+                chat.send(hello)
 
-        chat = pc.createDataChannel("aiortc")
-        on_channel(chat)
+        def our_track(kind):
+            if kind == "video":
+                return VideoStreamTrack()
+            return ToneTrack(tone) if tone else AudioStreamTrack()
 
-        @chat.on("open")
-        def on_open():
-            chat.send("hello from aiortc")
+        def connection(offering):
+            """A connection reporting the channels and tracks the bot opens; with our audio and video if we offer."""
+            pc = RTCPeerConnection()
 
-        pc.addTrack(ToneTrack(tone) if tone else AudioStreamTrack())
-        pc.addTrack(VideoStreamTrack())
+            @pc.on("datachannel")
+            def on_datachannel(channel):
+                on_channel(channel)
+
+            @pc.on("track")
+            def on_track(track):
+                emit(event="track", kind=track.kind)
+                asyncio.ensure_future(count_frames(track, counts, heard))
+
+            if offering:
+                pc.addTrack(our_track("audio"))
+                pc.addTrack(our_track("video"))
+            return pc
+
+        pc = connection(offering=True)
+        open_chat(pc, "hello from aiortc")
         # aiortc gathers before it returns the description: one offer with every candidate, then end-of-candidates.
         await pc.setLocalDescription(await pc.createOffer())
         await send("offer", {"type": "offer", "sdp": pc.localDescription.sdp})
         await send("end-of-candidates", None)
+        # PROTOCOL.md, Peer conventions: the pair's first connection is generation 0; a renewal from the bot
+        # (`restart` with `{"renew": N}`) replaces it, and we answer the bot's offer on the new one.
+        generation = 0
+        renewed = False
 
         async def report():
             while True:
@@ -172,11 +191,32 @@ async def main(url, room, tone):
             if msg["type"] != "signal" or msg["from"] != remote:
                 continue
             kind, payload = msg["kind"], msg["payload"]
-            if kind in ("offer", "answer"):
+            renew = payload.get("renew") if kind == "restart" and isinstance(payload, dict) else None
+            if isinstance(renew, int) and not isinstance(renew, bool):
+                if renew <= generation:
+                    continue  # stale, or one we already followed
+                # Close ours, confirm before any signal of the new connection, then act as the member already in
+                # the room: the bot offers.
+                generation = renew
+                await pc.close()
+                await send("restart", {"renewed": renew})
+                pc = connection(offering=False)
+                renewed = True
+                emit(event="renewed", generation=renew)
+            elif kind in ("offer", "answer"):
                 await pc.setRemoteDescription(RTCSessionDescription(sdp=payload["sdp"], type=payload["type"]))
+                if kind == "offer" and renewed:
+                    # Our media on the kinds the bot's first offer has (aiortc cannot answer with a transceiver of
+                    # its own that the offer lacks).
+                    for media in sorted({t.kind for t in pc.getTransceivers()}):
+                        pc.addTrack(our_track(media))
                 if kind == "offer":
                     await pc.setLocalDescription(await pc.createAnswer())
                     await send("answer", {"type": "answer", "sdp": pc.localDescription.sdp})
+                    if renewed and pc.sctp:
+                        # Our own channel again, in-band on the association the bot's offer brought.
+                        renewed = False
+                        open_chat(pc, "hello again from aiortc")
             elif kind == "candidate" and payload and payload.get("candidate"):
                 candidate = candidate_from_sdp(payload["candidate"].split(":", 1)[1])
                 candidate.sdpMid = payload.get("sdpMid")
