@@ -18,6 +18,7 @@ window.attempt = async (options) => {
     return { ok: false, name: err.name, code: err.code, message: err.message, typed: err instanceof RoomClientError };
   }
 };
+window.renew = (id) => window.session.renew(id);
 window.members = () => [...window.session.members.keys()];
 window.leave = () => {
   const pcs = [...window.session.members.values()].map((m) => m.pc);
@@ -31,6 +32,7 @@ type Outcome = { ok: boolean; id?: string; name?: string; code?: string; message
 type W = {
   attempt(o: unknown): Promise<Outcome>;
   members(): string[];
+  renew(id: string): void;
   leave(): { signaling: string[]; left: number };
 };
 
@@ -84,6 +86,29 @@ describe.skipIf(!hasTool("chromium"))("@parley/browser joinRoom in Chromium", ()
     expect(await page.evaluate(() => (window as unknown as W).members())).toEqual([node.sessionId]);
     expect(await page.evaluate(() => (window as unknown as W).leave())).toEqual({ signaling: ["closed"], left: 0 });
     expect(await left).toBe(joined.id);
+    node.close();
+  });
+
+  it("repeats a renewal the member never confirms on the slow schedule (PROTOCOL.md: no sooner than 5 s), not at once", async () => {
+    // A member that knows no renewals: it confirms nothing and answers nothing.
+    const node = await SignalClient.connect(url);
+    await node.join("unconfirmed");
+    const renews: Array<{ n: number; at: number }> = [];
+    node.on("signal", (message) => {
+      const n = (message.payload as { renew?: number } | null)?.renew;
+      if (message.kind === "restart" && n !== undefined) renews.push({ n, at: Date.now() });
+    });
+    expect((await attempt({ url, room: "unconfirmed" })).ok).toBe(true);
+    const asked = Date.now();
+    await page.evaluate((id) => (window as unknown as W).renew(id), node.sessionId);
+    await expect.poll(() => renews.map((r) => r.n), { timeout: 5_000 }).toEqual([1]);
+    // 10 s for the confirmation, then the first slow step (5 s).
+    await expect.poll(() => renews.map((r) => r.n), { timeout: 20_000, interval: 200 }).toEqual([1, 2]);
+    const gap = renews[1]!.at - renews[0]!.at;
+    console.log(`unconfirmed renewal repeated after ${gap} ms`);
+    expect(renews[0]!.at - asked).toBeLessThan(2_000);
+    expect(gap).toBeGreaterThanOrEqual(14_000);
+    await page.evaluate(() => (window as unknown as W).leave());
     node.close();
   });
 });

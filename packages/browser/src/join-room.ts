@@ -62,6 +62,9 @@ interface MemberState extends RoomMember {
   renewTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
+/** How long a renewal waits for the member's `{ renewed: N }` before it counts as failed (a bot's connect timeout). */
+const CONFIRM_WAIT_MS = 10_000;
+
 /** A whole number of at least 1 in `payload[field]`, if there is one. */
 function countIn(payload: unknown, field: "renew" | "renewed"): number | undefined {
   const value =
@@ -165,6 +168,10 @@ export async function joinRoom(o: JoinRoomOptions): Promise<RoomSession> {
     m.awaitingRenewal = true;
     send(m.id, "restart", { renew: m.generation });
     replace(m, true);
+    // Unconfirmed (a far end that does not know renewals): again on the slow schedule, as a bot repeats its own.
+    m.renewTimer = setTimeout(() => {
+      if (members.get(m.id) === m && m.awaitingRenewal) scheduleRenewal(m);
+    }, CONFIRM_WAIT_MS);
   }
 
   function replace(m: MemberState, lead: boolean): void {
