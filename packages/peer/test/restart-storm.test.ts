@@ -129,7 +129,7 @@ for (const renewing of [false, true]) {
     } finally {
       for (const timer of timers) clearInterval(timer);
     }
-    expect(silences).toEqual([]);
-    expect(errors).toEqual([]);
+    // Together, so a failure shows both (a silence with the error that explains it).
+    expect({ silences, errors }).toEqual({ silences: [], errors: [] });
   });
 }
