@@ -46,6 +46,10 @@ describe.skipIf(!hasTool("aiortc") || !hasTool("ffmpeg"))("a Parley bot and aior
     inputs = [await RtpInput.open({ kind: "video" }), await RtpInput.open({ kind: "audio" })];
     await ffmpegRtp(inputs[0]!.port, inputs[1]!.port);
   });
+  /** parley_peer.py joining `room` (extra arguments: `--tone HZ`), once it says it is ready. */
+  const aiortc = (room: string, ...extra: string[]) =>
+    startProgram({ name: "aiortc", command: paths.python, args: [script, url, room, ...extra], readyLine: /"ready"/ });
+
   afterAll(async () => {
     for (const input of inputs ?? []) input.close();
     await bot?.close();
@@ -60,12 +64,7 @@ describe.skipIf(!hasTool("aiortc") || !hasTool("ffmpeg"))("a Parley bot and aior
     const messages: string[] = [];
     room.on("message", (_m, _c, data) => messages.push(String(data)));
 
-    const py = await startProgram({
-      name: "aiortc",
-      command: paths.python,
-      args: [script, url, "with-aiortc"],
-      readyLine: /"ready"/,
-    });
+    const py = await aiortc("with-aiortc");
     const events = () => eventsOf(py);
 
     await expect.poll(() => messages, { timeout: 30_000 }).toContain("hello from aiortc");
@@ -99,12 +98,7 @@ describe.skipIf(!hasTool("aiortc") || !hasTool("ffmpeg"))("a Parley bot and aior
   it("hears aiortc's 440 Hz sine in decoded PCM, and aiortc hears the bot's 1 kHz", async () => {
     const room = await bot.join("tones-with-aiortc", { receive: { audio: true, video: false } });
     const tones = toneBot(room, 1000, { sampleRate: 16_000, channels: 1 });
-    const py = await startProgram({
-      name: "aiortc",
-      command: paths.python,
-      args: [script, url, "tones-with-aiortc", "--tone", "440"],
-      readyLine: /"ready"/,
-    });
+    const py = await aiortc("tones-with-aiortc", "--tone", "440");
     try {
       await expect.poll(() => tones.loud().length, { timeout: 30_000 }).toBeGreaterThan(60);
       const heard = tones.heard();
@@ -139,12 +133,7 @@ describe.skipIf(!hasTool("aiortc") || !hasTool("ffmpeg"))("a Parley bot and aior
     room.on("error", (err) => errors.push(err));
     let renewedEvents = 0;
     room.on("member-renewed", () => renewedEvents++);
-    const py = await startProgram({
-      name: "aiortc",
-      command: paths.python,
-      args: [script, url, "renew-with-aiortc", "--tone", "440"],
-      readyLine: /"ready"/,
-    });
+    const py = await aiortc("renew-with-aiortc", "--tone", "440");
     try {
       await expect.poll(() => messages, { timeout: 30_000 }).toContain("hello from aiortc");
       await expect.poll(() => tones.loud().length, { timeout: 30_000 }).toBeGreaterThan(60);
