@@ -120,7 +120,7 @@ describe.skipIf(!hasTool("chromium") || !hasTool("ffmpeg"))("the packages as npm
     const workspace = treeDigest(join(root, "packages/werift/lib"));
     expect(installed.size).toBeGreaterThan(100);
     expect(installed).toEqual(workspace);
-    // …and that copy carries the twenty-eight fixes (each marked in the code), not pristine werift.
+    // …and that copy carries the thirty-one fixes (each marked in the code), not pristine werift.
     const marked = [...installed.keys()].filter((f) =>
       readFileSync(join(app, "node_modules/@parley/werift/lib", f), "utf8").includes("Parley patch"),
     );

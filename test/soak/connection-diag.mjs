@@ -61,7 +61,15 @@ export function printDtlsFailures(name) {
 }
 
 function watch(transport, sctp) {
-  const { setState, receiveChunk, sendChunk, stop, handleData } = sctp;
+  const { setState, receiveChunk, sendChunk, stop, handleData, init, parleyCrossedStart } = sctp;
+  sctp.init = function () {
+    note(transport, `init() in state ${this.associationState}, ${this.isServer ? "server" : "client"}`);
+    return init.call(this);
+  };
+  sctp.parleyCrossedStart = function () {
+    note(transport, "waiting 1 s for an INIT before sending ours");
+    return parleyCrossedStart.call(this);
+  };
   // Where a close comes from: CLOSED also stops the association from handling anything (isClosed).
   const caller = () => frames(new Error().stack, 3, 6);
   sctp.setState = function (state) {
