@@ -18,6 +18,8 @@ import { launchChromium, roomPageAssets } from "../helpers/chromium.js";
 import { hasTool } from "../helpers/require-tool.js";
 
 const SECRET = "whip-chromium-secret-0123456789abcdef";
+/** Wall time the recording of the publisher runs, from its file's start to the unpublish. */
+const RECORD_MS = 4000;
 
 // The independent clients, bundled for the page as their READMEs use them.
 const CLIENTS = `
@@ -129,6 +131,8 @@ describe.skipIf(!hasTool("chromium") || !hasTool("ffmpeg"))("WHIP and WHEP with 
     const recorder = await Recorder.start(joined, { dir });
     const files: RecordingFile[] = [];
     recorder.on("finalized", (f) => files.push(f));
+    const startedAt = new Map<string, number>();
+    recorder.on("started", (f) => startedAt.set(f.memberId, Date.now()));
 
     const publisher = await page();
     const resource = await publisher.evaluate(
@@ -153,7 +157,10 @@ describe.skipIf(!hasTool("chromium") || !hasTool("ffmpeg"))("WHIP and WHEP with 
 
     expect((await viewer.evaluate(() => window.viewed())).state).toBe("connected");
 
-    await new Promise((r) => setTimeout(r, 2000)); // a few seconds of recording
+    // A few seconds of recording: the file starts at the first keyframe the bot gets, which can come after the pages
+    // already show the picture (with quick joins the test reached this point 2.6 s into the file).
+    await expect.poll(() => startedAt.has(publisherId), { timeout: 10_000 }).toBe(true);
+    await new Promise((r) => setTimeout(r, Math.max(2000, RECORD_MS - (Date.now() - startedAt.get(publisherId)!))));
     await publisher.evaluate(() => window.unpublish());
     await expect.poll(() => joined.members.size, { timeout: 10_000 }).toBe(1); // the publisher left; the member stays
     await expect.poll(() => files.length, { timeout: 15_000 }).toBeGreaterThan(0);
@@ -165,7 +172,7 @@ describe.skipIf(!hasTool("chromium") || !hasTool("ffmpeg"))("WHIP and WHEP with 
     ) as { streams: Array<{ codec_name: string; width?: number; height?: number }>; format: { duration: string } };
     expect(probe.streams.map((s) => s.codec_name).sort()).toEqual(["opus", "vp8"]);
     expect(probe.streams.find((s) => s.codec_name === "vp8")).toMatchObject({ width: 320, height: 240 });
-    expect(Number(probe.format.duration)).toBeGreaterThan(3);
+    expect(Number(probe.format.duration)).toBeGreaterThan(RECORD_MS / 1000 - 1);
     await expect.poll(() => whip.sessions.size, { timeout: 15_000 }).toBe(0); // the viewer followed its member out
     await recorder.stop();
     await bot.close();
