@@ -7,7 +7,7 @@
 // connection that an ICE restart caught during its DTLS handshake fail four restarts in a row (CONNECTION_FAILED), and
 // before patch 28 about one run in five (both cores busy) had a pair silent both ways for good: a late copy of a
 // ClientHello made werift's DTLS server start over with keys the client did not have. Before patches 29–31 about one
-// run in twenty had a pair silent 5–10 s, and one 60-second storm in three a pair silent 2.5 s or more: a new
+// run in twenty had a pair silent 5–10 s, and 4 of 10 60-second storms a pair silent 2.5 s or more: a new
 // connection's COOKIE-ECHO lost to an ICE restart (werift sent nothing while a restart ran, and resent after 3 s), or
 // both ends' SCTP waiting for the other's INIT (a restart had given both the same ICE role as SCTP started).
 import { afterEach, expect, it } from "vitest";
@@ -31,6 +31,15 @@ afterEach(async () => {
   proxy = undefined;
 });
 
+/** werift's SCTP association states, for the failure message. */
+const ASSOCIATION: Record<number, string> = {
+  0: "none",
+  1: "closed",
+  2: "cookie-wait",
+  3: "cookie-echoed",
+  4: "established",
+};
+
 /** What the far end of a silent or broken connection would want to see in the failure message. */
 function stateOf(room: Room, memberId: string): string {
   const pc = room.members.get(memberId)!.pc;
@@ -39,7 +48,7 @@ function stateOf(room: Room, memberId: string): string {
   return (
     `connection ${pc.connectionState}, ICE ${pc.iceConnectionState}, signalling ${pc.signalingState}, ` +
     `ICE transport ${ice?.state}, agent ${ice?.connection.state}; ` +
-    `SCTP association ${sctp?.associationState} as ${sctp?.isServer ? "server" : "client"}`
+    `SCTP ${ASSOCIATION[sctp?.associationState ?? 0] ?? sctp?.associationState} as ${sctp?.isServer ? "server" : "client"}`
   );
 }
 
