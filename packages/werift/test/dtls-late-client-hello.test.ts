@@ -4,9 +4,8 @@
 // as an SCTP association stuck half open (COOKIE-ACK never read) under a storm of renewals and ICE restarts. Here the
 // copy is real: the DTLS client's own last ClientHello datagram, captured as it went out and sent again on the same
 // ICE connection once the call is up.
-import type { RTCDataChannel } from "@parley/werift";
 import { expect, it } from "vitest";
-import { bothWaysFlow, connected, loopbackPeers, opened } from "./loopback.js";
+import { bothWaysFlow, connected, loopbackPeers, nextChannel, opened } from "./loopback.js";
 
 const newPeer = loopbackPeers();
 
@@ -17,7 +16,7 @@ it("a copy of the client's ClientHello arriving after the handshake changes noth
   const a = newPeer();
   const b = newPeer();
   const atA = a.createDataChannel("chat");
-  const atB = new Promise<RTCDataChannel>((resolve) => b.onDataChannel.subscribe((channel) => resolve(channel)));
+  const atB = nextChannel(b);
   await a.setLocalDescription(await a.createOffer());
   await b.setRemoteDescription(a.localDescription!);
   // b answers, so b is the DTLS client (a=setup:active); capture what its DTLS sends on its ICE connection.

@@ -37,6 +37,20 @@ export const connected = (pc: RTCPeerConnection) =>
     pc.connectionStateChange.subscribe((s) => s === "connected" && resolve());
   });
 
+/** The next data channel the far end opens towards `pc`. */
+export const nextChannel = (pc: RTCPeerConnection) =>
+  new Promise<RTCDataChannel>((resolve) => pc.onDataChannel.subscribe(resolve));
+
+/** Makes `channel` answer every message with "echo <message>". */
+export const echoes = (channel: RTCDataChannel) => channel.onMessage.subscribe((data) => channel.send(`echo ${data}`));
+
+/** Sends `text` on `channel`; resolves with the next message it receives. */
+export const reply = (channel: RTCDataChannel, text: string) =>
+  new Promise((resolve) => {
+    channel.onMessage.subscribe(resolve);
+    channel.send(text);
+  });
+
 /** Resolves when `channel` is open. */
 export const opened = (channel: RTCDataChannel) =>
   new Promise<void>((resolve) => {

@@ -5,7 +5,7 @@
 // connection restarted while it was still connecting failed four restarts in a row within 200 ms.
 import type { RTCDataChannel, RTCPeerConnection } from "@parley/werift";
 import { expect, it } from "vitest";
-import { bothWaysFlow, connected, loopbackPeers, offerAnswer, opened } from "./loopback.js";
+import { bothWaysFlow, connected, loopbackPeers, nextChannel, offerAnswer, opened } from "./loopback.js";
 
 const newPeer = loopbackPeers();
 const ROUNDS = 10;
@@ -18,7 +18,7 @@ async function restartedDuringHandshake() {
   a.connectionStateChange.subscribe((s) => states.push(`a ${s}`));
   b.connectionStateChange.subscribe((s) => states.push(`b ${s}`));
   const atA = a.createDataChannel("chat");
-  const atB = new Promise<RTCDataChannel>((resolve) => b.onDataChannel.subscribe((channel) => resolve(channel)));
+  const atB = nextChannel(b);
   await a.setLocalDescription(await a.createOffer());
   const dtls = a.dtlsTransports[0]!;
   let handshakeStateWhenRestarted = "";

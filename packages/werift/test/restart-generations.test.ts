@@ -8,7 +8,7 @@
 // far end had rolled back started a restart loop between the two ends.
 import type { RTCDataChannel, RTCPeerConnection } from "@parley/werift";
 import { describe, expect, it } from "vitest";
-import { bothWaysFlow, loopbackPeers, offerAnswer, opened } from "./loopback.js";
+import { bothWaysFlow, loopbackPeers, nextChannel, offerAnswer, opened } from "./loopback.js";
 
 const newPeer = loopbackPeers();
 
@@ -27,7 +27,7 @@ async function chatPair(
   a.onicecandidate = ({ candidate }) => candidate && trickle(b)(candidate);
   b.onicecandidate = ({ candidate }) => candidate && !bUnannounced && trickle(a)(candidate);
   const atA = a.createDataChannel("chat");
-  const atB = new Promise<RTCDataChannel>((resolve) => b.onDataChannel.subscribe((channel) => resolve(channel)));
+  const atB = nextChannel(b);
   if (bUnannounced) {
     await a.setLocalDescription(await a.createOffer());
     await b.setRemoteDescription(a.localDescription!);

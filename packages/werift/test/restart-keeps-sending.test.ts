@@ -4,7 +4,7 @@
 // 8445 section 9 lets data continue on the previously selected pair during a restart; now it does.
 import type { RTCDataChannel, RTCPeerConnection } from "@parley/werift";
 import { expect, it } from "vitest";
-import { bothWaysFlow, loopbackPeers, offerAnswer, opened } from "./loopback.js";
+import { bothWaysFlow, loopbackPeers, nextChannel, offerAnswer, opened } from "./loopback.js";
 
 const newPeer = loopbackPeers();
 const OFFER_DELAY_MS = 1500;
@@ -15,7 +15,7 @@ async function chatPair(): Promise<[RTCPeerConnection, RTCPeerConnection, RTCDat
   // Candidates go with the descriptions only: a restart's trickled candidates would reach b before the offer that
   // names their ufrag (this test holds the offer back) and be refused there.
   const atA = a.createDataChannel("chat");
-  const atB = new Promise<RTCDataChannel>((resolve) => b.onDataChannel.subscribe(resolve));
+  const atB = nextChannel(b);
   await offerAnswer(a, b);
   const channelB = await atB;
   await Promise.all([opened(atA), opened(channelB)]);

@@ -8,21 +8,13 @@
 // Here one end takes the other's ICE role just before its SCTP starts — as a restart offer crossing the DTLS handshake
 // makes it — so both associations start in the same role (a role conflict in later checks sorts the ICE roles out,
 // not the SCTP ones).
-import type { RTCDataChannel, RTCPeerConnection } from "@parley/werift";
+import type { RTCPeerConnection } from "@parley/werift";
 import { expect, it } from "vitest";
-import { connected, loopbackPeers, opened } from "./loopback.js";
+import { connected, echoes, loopbackPeers, nextChannel, opened, reply } from "./loopback.js";
 
 const newPeer = loopbackPeers();
 
 const agent = (pc: RTCPeerConnection) => pc.dtlsTransports[0]!.iceTransport.connection;
-const nextChannel = (pc: RTCPeerConnection) =>
-  new Promise<RTCDataChannel>((resolve) => pc.onDataChannel.subscribe(resolve));
-const echoes = (channel: RTCDataChannel) => channel.onMessage.subscribe((data) => channel.send(`echo ${data}`));
-const reply = (channel: RTCDataChannel, text: string) =>
-  new Promise((resolve) => {
-    channel.onMessage.subscribe(resolve);
-    channel.send(text);
-  });
 
 for (const controlling of [false, true]) {
   it(`both ends ICE-${controlling ? "controlling" : "controlled"} when SCTP starts: channels from both ends open, on stream ids of different parity`, async () => {

@@ -6,9 +6,9 @@
 //
 // The loss is made where a network would make it: the DTLS application-data records (SCTP) the ends put on their ICE
 // connections are dropped for a while.
-import type { RTCDataChannel, RTCPeerConnection } from "@parley/werift";
+import type { RTCPeerConnection } from "@parley/werift";
 import { expect, it } from "vitest";
-import { loopbackPeers, opened } from "./loopback.js";
+import { echoes, loopbackPeers, nextChannel, opened, reply } from "./loopback.js";
 
 const newPeer = loopbackPeers();
 const APPLICATION_DATA = 23; // DTLS record content type
@@ -18,7 +18,7 @@ it("a lost INIT is sent again 1 s later, then 2 s after that, and the channel op
   const a = newPeer();
   const b = newPeer();
   const atA = a.createDataChannel("chat");
-  const atB = new Promise<RTCDataChannel>((resolve) => b.onDataChannel.subscribe(resolve));
+  const atB = nextChannel(b);
   await a.setLocalDescription(await a.createOffer());
   await b.setRemoteDescription(a.localDescription!);
   await b.setLocalDescription(await b.createAnswer());
@@ -43,12 +43,9 @@ it("a lost INIT is sent again 1 s later, then 2 s after that, and the channel op
     };
   }
   await a.setRemoteDescription(b.localDescription!);
-  const channelB = await atB;
+  echoes(await atB);
   await opened(atA);
-  const echoed = new Promise((resolve) => atA.onMessage.subscribe(resolve));
-  channelB.onMessage.subscribe((data) => channelB.send(`echo ${data}`));
-  atA.send("hello");
-  expect(await echoed).toBe("echo hello");
+  expect(await reply(atA, "hello")).toBe("echo hello");
 
   const initiator = [...sent.values()].find((times) => times[0] === lossUntil - LOSS_MS)!;
   const [first, second, third] = initiator;
